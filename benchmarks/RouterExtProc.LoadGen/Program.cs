@@ -1,0 +1,2 @@
+Console.WriteLine("loadgen: not built yet");
+return 0;
