@@ -1,3 +1,3 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.Run();
+using RouterExtProc.Hosting;
+
+return await RouterCommandLine.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Builder;
+using RouterExtProc.Hosting;
+
+namespace RouterExtProc.Tests.Infrastructure;
+
+/// <summary>The real router (Kestrel, gRPC, admin port) on free loopback ports inside the test process.</summary>
+internal sealed class RouterServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly RuntimeHandle? _handle;
+
+    private RouterServer(WebApplication app, int grpcPort, int adminPort, RuntimeHandle? handle)
+    {
+        _app = app;
+        _handle = handle;
+        GrpcPort = grpcPort;
+        AdminPort = adminPort;
+        Envoy = new EnvoyClient(grpcPort);
+        Admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
+    }
+
+    public int GrpcPort { get; }
+
+    public int AdminPort { get; }
+
+    public EnvoyClient Envoy { get; }
+
+    public HttpClient Admin { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts the router around a given runtime (host mechanics tests).</summary>
+    public static async Task<RouterServer> StartAsync(IRouterRuntimeSource runtimes)
+    {
+        int grpc = FreePort.Next(), admin = FreePort.Next();
+        var app = RouterApp.Build(new RouterAppOptions { GrpcPort = grpc, AdminPort = admin, BindAddress = "127.0.0.1" }, runtimes);
+        await app.StartAsync();
+        return new RouterServer(app, grpc, admin, null);
+    }
+
+    /// <summary>Starts the router exactly as the command line does, from a config file.</summary>
+    public static async Task<RouterServer> StartFromConfigAsync(string configPath)
+    {
+        int grpc = FreePort.Next(), admin = FreePort.Next();
+        var options = new RouterAppOptions { ConfigPath = configPath, GrpcPort = grpc, AdminPort = admin, BindAddress = "127.0.0.1" };
+        var handle = await RuntimeFactory.CreateAsync(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, CancellationToken.None);
+        var app = RouterApp.Build(options, handle.Source, handle.SseAssemblerFactory);
+        await app.StartAsync();
+        return new RouterServer(app, grpc, admin, handle);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Envoy.Dispose();
+        Admin.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (_handle is not null)
+        {
+            await _handle.DisposeAsync();
+        }
+    }
+}
