@@ -129,6 +129,13 @@ public sealed class ChatRequestParserTests
         Assert.That(result.Error?.Code, Is.EqualTo("invalid_json"));
     }
 
+    [TestCase("{\"messages\":[{\"role\":\"user\",\"content\":\"b\\ud800\"}]}")]
+    [TestCase("{\"model\":\"auto\\udc00\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}")]
+    public void LoneSurrogateEscape_IsA400NotACrash(string json)
+    {
+        Assert.That(Error(json).Code, Is.EqualTo("invalid_json"));
+    }
+
     [Test]
     public void ErrorBody_IsOpenAiShaped()
     {

@@ -40,6 +40,11 @@ public static class ChatRequestParser
         {
             return Fail("The request body is not valid JSON: " + Describe(ex) + ".", null, "invalid_json");
         }
+        catch (InvalidOperationException)
+        {
+            // GetString throws this for escapes that decode to invalid UTF-16 (a lone surrogate such as \ud800).
+            return Fail("The request body contains a string with an invalid Unicode escape (a lone surrogate).", null, "invalid_json");
+        }
     }
 
     private static string Describe(JsonException ex)

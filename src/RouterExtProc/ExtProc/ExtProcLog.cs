@@ -17,6 +17,9 @@ internal static partial class ExtProcLog
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Request body over the {Limit}-byte limit; answered 413")]
     public static partial void BodyTooLarge(ILogger logger, long limit);
 
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Request body could not be rewritten ({ErrorType}); answered 400")]
+    public static partial void RewriteFailed(ILogger logger, string errorType);
+
     [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Semantic cache fill failed; the response was forwarded unchanged")]
     public static partial void CacheFillFailed(ILogger logger, Exception exception);
 }

@@ -306,7 +306,14 @@ internal sealed class ExtProcStream : IDisposable
         bool rewrite = edits.BodyChanged || (edits.ModelId is not null && !string.Equals(edits.ModelId, request.Model, StringComparison.Ordinal));
         if (rewrite || _heldChunks)
         {
-            byte[] newBody = rewrite ? BodyRewriter.Apply(body.Span, request, edits) : body.ToArray();
+            byte[]? newBody = rewrite ? TryRewrite(body.Span, request, edits) : body.ToArray();
+            if (newBody is null)
+            {
+                RouterMetrics.Requests.WithLabels(_decision, _model, "invalid").Inc();
+                var error = RequestError.BadRequest("The request body could not be rewritten for the selected model (it holds strings that are not valid Unicode).", null, "invalid_json");
+                return StreamStep.Final(EnvoyMessages.Immediate(ImmediateReply.FromError(error), "router_invalid_request"));
+            }
+
             mutation.SetHeaders.Add(EnvoyMessages.Overwrite("content-length", newBody.Length.ToString(CultureInfo.InvariantCulture)));
             common.BodyMutation = new BodyMutation { Body = UnsafeByteOperations.UnsafeWrap(newBody) };
         }
@@ -314,6 +321,20 @@ internal sealed class ExtProcStream : IDisposable
         RouterMetrics.Requests.WithLabels(_decision, _model, "routed").Inc();
         ExtProcLog.Routed(_logger, _decision, _model, "routed");
         return StreamStep.Answer(EnvoyMessages.RequestBody(common));
+    }
+
+    private byte[]? TryRewrite(ReadOnlySpan<byte> body, ChatRequest request, RequestEdits edits)
+    {
+        try
+        {
+            return BodyRewriter.Apply(body, request, edits);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.Text.Json.JsonException or ArgumentException)
+        {
+            // JSON allows escapes that decode to invalid UTF-16 (lone surrogates); a rewrite cannot always keep them.
+            ExtProcLog.RewriteFailed(_logger, ex.GetType().Name);
+            return null;
+        }
     }
 
     private StreamStep RouteExplicit(string model, ReadOnlyMemory<byte> body)
