@@ -113,7 +113,8 @@ public static class RouterConfigLoader
         var config = new Builder(reader, pluginFactory, baseDirectory ?? Directory.GetCurrentDirectory()).Build(root);
         if (reader.Errors.Count > 0 || config is null)
         {
-            throw new ConfigException(reader.Errors);
+            // In file order (stable for errors on the same line), as an editor would list them.
+            throw new ConfigException([.. reader.Errors.OrderBy(e => e.Line)]);
         }
 
         return config with { SourceFile = fileName };
@@ -131,7 +132,7 @@ public static class RouterConfigLoader
             var server = ConfigReader.Get(root, "server") is { } s ? Server(s) : new ServerConfig();
             var inference = ConfigReader.Get(root, "inference") is { } i ? Inference(i) : new InferenceConfig();
             var models = ConfigReader.Get(root, "models") is { } m ? Models(m) : null;
-            if (models is null)
+            if (ConfigReader.Get(root, "models") is null)
             {
                 r.Missing(root, string.Empty, "models", "list the upstream models, e.g. models: [{name: qwen3-8b}]");
             }
@@ -141,7 +142,7 @@ public static class RouterConfigLoader
             var state = ConfigReader.Get(root, "state") is { } st ? State(st) : new StateConfig();
             string? defaultName = ConfigReader.Get(root, "default_decision") is YamlScalarNode { Value: { } dn } ? dn : null;
             var decisions = ConfigReader.Get(root, "decisions") is { } d ? Decisions(d, defaultName) : null;
-            if (decisions is null)
+            if (ConfigReader.Get(root, "decisions") is null)
             {
                 r.Missing(root, string.Empty, "decisions", "add at least one decision, e.g. decisions: [{name: general, models: [qwen3-8b]}]");
             }

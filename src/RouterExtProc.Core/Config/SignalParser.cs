@@ -18,9 +18,6 @@ internal static class SignalParser
     private static readonly string[] PiiKeys = [.. NeuralKeys, "types"];
     private static readonly string[] EmbeddingKeys = [.. NeuralKeys, "candidates"];
 
-    /// <summary>Regex timeout for keyword patterns that need backtracking features (NonBacktracking is tried first).</summary>
-    internal static readonly TimeSpan PatternTimeout = TimeSpan.FromMilliseconds(20);
-
     public static SignalConfig? Parse(ConfigReader r, YamlMappingNode m, string p, string type, string name, ConfigLocation location,
         IReadOnlyDictionary<string, InferenceModelConfig> inference)
     {
@@ -290,14 +287,17 @@ internal static class SignalParser
             _ => null,
         };
 
-    /// <summary>Compiles a keyword pattern: linear-time NonBacktracking, or null with the reason.</summary>
+    /// <summary>
+    /// Compiles a keyword pattern with the NonBacktracking engine (time linear in the input, so no match timeout is
+    /// needed and a hostile prompt cannot cause catastrophic backtracking), or returns null with the reason.
+    /// </summary>
     public static Regex? CompilePattern(string pattern, bool caseSensitive, out string? problem)
     {
         problem = null;
         var options = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | (caseSensitive ? RegexOptions.None : RegexOptions.IgnoreCase);
         try
         {
-            return new Regex(pattern, options, PatternTimeout);
+            return new Regex(pattern, options);
         }
         catch (ArgumentException ex)
         {
