@@ -911,6 +911,12 @@ public static class PiiRecognizers
 
             if (pos + 1 < text.Length && text[pos] is ' ' or '-' or '.' && (IsDigit(text[pos + 1]) || text[pos + 1] == '('))
             {
+                // "1970-09-24 09:34": after dash or dot groups, a space starts something else.
+                if (text[pos] == ' ' && groups > 1 && separators[groups - 1] is '-' or '.')
+                {
+                    break;
+                }
+
                 pendingSeparator = text[pos];
                 pos++;
                 continue;
@@ -984,6 +990,16 @@ public static class PiiRecognizers
             return -1;
         }
 
+        if (!plus && groups == 2 && !parenthesised[0] && !parenthesised[1] && !HasPhoneCue(text, start, end))
+        {
+            return -1; // "17151 2450 Crown St": two bare groups are a phone only where the text says so
+        }
+
+        if (dotsOnly && groups < 3)
+        {
+            return -1; // "3.14159265" is a decimal
+        }
+
         if (dotsOnly && groups == 4 && groupLengths[0] <= 3 && groupLengths[1] <= 3 && groupLengths[2] <= 3 && groupLengths[3] <= 3)
         {
             return -1; // a dotted quad is an IP address or a version, not a phone
@@ -1005,7 +1021,41 @@ public static class PiiRecognizers
             return true;
         }
 
+        if (c == ':' && end + 1 < text.Length && IsDigit(text[end + 1]))
+        {
+            return false; // a time
+        }
+
         return EndsToken(text, end);
+    }
+
+    private static readonly string[] CuesBefore =
+        ["phone", "tel", "call", "mobile", "cell", "fax", "office", "desk", "contact", "registered", "whatsapp", "sms", "text me", "number", "reach me", "ring"];
+
+    private static readonly string[] CuesAfter = ["office", "mobile", "cell", "fax", "home", "work", "desk"];
+
+    /// <summary>True when a phone word appears just before or after the number (Presidio-style context).</summary>
+    private static bool HasPhoneCue(ReadOnlySpan<char> text, int start, int end)
+    {
+        var before = text[Math.Max(0, start - 32)..start];
+        foreach (string cue in CuesBefore)
+        {
+            if (before.Contains(cue, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        var after = text[end..Math.Min(text.Length, end + 12)];
+        foreach (string cue in CuesAfter)
+        {
+            if (after.Contains(cue, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsDateLike(ReadOnlySpan<int> groups, ReadOnlySpan<char> separators)
