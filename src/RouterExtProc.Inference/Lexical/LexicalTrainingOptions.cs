@@ -116,6 +116,48 @@ public sealed record LexicalTrainingOptions
     /// <summary>The "nothing to flag" label; per-source reports count predictions other than it as flagged.</summary>
     public string? NegativeLabel { get; init; }
 
+    /// <summary>
+    /// Parses the train-lexical verb's arguments: --data SPEC (repeatable, see <see cref="LexicalDataSource"/>),
+    /// --out DIR, --head NAME, --text-field F, --label-field F, --buckets BITS|COUNT, --epochs N, --seed N,
+    /// --holdout FRACTION, --lr RATE, --leave-out SOURCE (repeatable), --negative-label LABEL.
+    /// </summary>
+    public static LexicalTrainingOptions Parse(IReadOnlyList<string> args)
+    {
+        var data = new List<LexicalDataSource>();
+        var leaveOut = new List<string>();
+        string? output = null;
+        var options = new LexicalTrainingOptions { Data = data, OutputDirectory = string.Empty, LeaveOneSourceOut = leaveOut };
+        for (int i = 0; i < args.Count; i++)
+        {
+            string key = args[i];
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{key} needs a value");
+            CultureInfo inv = CultureInfo.InvariantCulture;
+            switch (key)
+            {
+                case "--data": data.Add(LexicalDataSource.Parse(Value())); break;
+                case "--out": output = Value(); break;
+                case "--head": options = options with { Head = Value() }; break;
+                case "--text-field": options = options with { TextField = Value() }; break;
+                case "--label-field": options = options with { LabelField = Value() }; break;
+                case "--buckets": options = options with { BucketBits = ParseBucketBits(Value()) }; break;
+                case "--epochs": options = options with { Epochs = int.Parse(Value(), inv) }; break;
+                case "--seed": options = options with { Seed = int.Parse(Value(), inv) }; break;
+                case "--holdout": options = options with { Holdout = double.Parse(Value(), inv) }; break;
+                case "--lr": options = options with { LearningRate = double.Parse(Value(), inv) }; break;
+                case "--leave-out": leaveOut.Add(Value()); break;
+                case "--negative-label": options = options with { NegativeLabel = Value() }; break;
+                default: throw new ArgumentException($"unknown option {key}; see docs/inference.md (train-lexical)");
+            }
+        }
+
+        if (output is null || data.Count == 0)
+        {
+            throw new ArgumentException("train-lexical needs --data SPEC (one or more) and --out DIR");
+        }
+
+        return options with { OutputDirectory = output };
+    }
+
     /// <summary>Parses bucket counts given either as bits (≤ 30) or as a power of two.</summary>
     public static int ParseBucketBits(string value)
     {
