@@ -1,0 +1,209 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Numerics.Tensors;
+using System.Text;
+
+namespace RouterExtProc.Inference.Lexical;
+
+/// <summary>
+/// A hashed n-gram linear classifier (one head): logits = bias + mean over features of that feature's weight row,
+/// then softmax. Weights are int8 with one float16 scale per bucket. File format (little-endian), see docs/inference.md:
+/// "RXLX", u16 version 1, u8 bucket bits, u8 reserved, u8 min/max char n-gram, u16 reserved, head name, u16 class
+/// count, labels (each u16 byte length + UTF-8), f32 bias[C], f16 scale[B], i8 weight[B×C].
+/// </summary>
+internal sealed class LexicalModel
+{
+    public const string DefaultFileName = "model.lex";
+    private static ReadOnlySpan<byte> Magic => "RXLX"u8;
+    private const ushort Version = 1;
+
+    private readonly float[] _bias;
+    private readonly float[] _scales;
+    private readonly sbyte[] _weights;
+
+    internal LexicalModel(string head, string[] labels, int bucketBits, float[] bias, float[] scales, sbyte[] weights)
+    {
+        Head = head;
+        Labels = labels;
+        BucketBits = bucketBits;
+        _bias = bias;
+        _scales = scales;
+        _weights = weights;
+    }
+
+    public string Head { get; }
+
+    public string[] Labels { get; }
+
+    public int BucketBits { get; }
+
+    public int BucketMask => (1 << BucketBits) - 1;
+
+    /// <summary>Writes the class probabilities of <paramref name="text"/> into <paramref name="probabilities"/>.</summary>
+    public void Predict(ReadOnlySpan<char> text, Span<float> probabilities)
+    {
+        int classes = Labels.Length;
+        int[] buckets = ArrayPool<int>.Shared.Rent(LexicalFeatures.MaxFeatures);
+        try
+        {
+            int count = LexicalFeatures.Extract(text, BucketMask, buckets.AsSpan(0, LexicalFeatures.MaxFeatures));
+            Span<float> logits = classes <= 128 ? stackalloc float[classes] : new float[classes];
+            logits.Clear();
+            ReadOnlySpan<sbyte> weights = _weights;
+            for (int f = 0; f < count; f++)
+            {
+                int b = buckets[f];
+                float scale = _scales[b];
+                ReadOnlySpan<sbyte> row = weights.Slice(b * classes, classes);
+                for (int c = 0; c < classes; c++)
+                {
+                    logits[c] += row[c] * scale;
+                }
+            }
+
+            float inverse = count > 0 ? 1f / count : 0f;
+            for (int c = 0; c < classes; c++)
+            {
+                logits[c] = _bias[c] + (logits[c] * inverse);
+            }
+
+            TensorPrimitives.SoftMax(logits, probabilities[..classes]);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(buckets);
+        }
+    }
+
+    /// <summary>Quantises float weights (row-major buckets × classes) to int8 with a per-bucket scale.</summary>
+    public static LexicalModel FromFloat(string head, string[] labels, int bucketBits, float[] bias, float[] weights)
+    {
+        int classes = labels.Length;
+        int buckets = 1 << bucketBits;
+        var scales = new float[buckets];
+        var quantised = new sbyte[buckets * classes];
+        for (int b = 0; b < buckets; b++)
+        {
+            ReadOnlySpan<float> row = weights.AsSpan(b * classes, classes);
+            float max = TensorPrimitives.MaxMagnitude(row);
+            float scale = max > 0 ? (float)(Half)(Math.Abs(max) / 127f) : 0f;
+            scales[b] = scale;
+            if (scale == 0)
+            {
+                continue;
+            }
+
+            for (int c = 0; c < classes; c++)
+            {
+                quantised[(b * classes) + c] = (sbyte)Math.Clamp(MathF.Round(row[c] / scale), -127, 127);
+            }
+        }
+
+        return new LexicalModel(head, labels, bucketBits, bias, scales, quantised);
+    }
+
+    public void Save(string path)
+    {
+        using var stream = File.Create(path);
+        using var writer = new BinaryWriter(stream, Encoding.UTF8);
+        writer.Write(Magic);
+        writer.Write(Version);
+        writer.Write((byte)BucketBits);
+        writer.Write((byte)0);
+        writer.Write((byte)LexicalFeatures.MinCharGram);
+        writer.Write((byte)LexicalFeatures.MaxCharGram);
+        writer.Write((ushort)0);
+        WriteString(writer, Head);
+        writer.Write((ushort)Labels.Length);
+        foreach (string label in Labels)
+        {
+            WriteString(writer, label);
+        }
+
+        foreach (float b in _bias)
+        {
+            writer.Write(b);
+        }
+
+        foreach (float s in _scales)
+        {
+            writer.Write((Half)s);
+        }
+
+        writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_weights.AsSpan()));
+    }
+
+    public static LexicalModel Load(string path)
+    {
+        byte[] data = File.ReadAllBytes(path);
+        ReadOnlySpan<byte> span = data;
+        if (span.Length < 12 || !span[..4].SequenceEqual(Magic))
+        {
+            throw new InvalidDataException($"{path} is not a lexical model (magic RXLX missing); train one with the train-lexical verb");
+        }
+
+        int pos = 4;
+        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(span[pos..]);
+        pos += 2;
+        if (version != Version)
+        {
+            throw new InvalidDataException($"{path}: lexical model version {version} is not supported (this build reads {Version})");
+        }
+
+        int bits = span[pos];
+        pos += 2;
+        if (span[pos] != LexicalFeatures.MinCharGram || span[pos + 1] != LexicalFeatures.MaxCharGram)
+        {
+            throw new InvalidDataException($"{path}: char n-gram range {span[pos]}..{span[pos + 1]} differs from this build's {LexicalFeatures.MinCharGram}..{LexicalFeatures.MaxCharGram}");
+        }
+
+        pos += 4;
+        string head = ReadString(span, ref pos);
+        int classes = BinaryPrimitives.ReadUInt16LittleEndian(span[pos..]);
+        pos += 2;
+        var labels = new string[classes];
+        for (int i = 0; i < classes; i++)
+        {
+            labels[i] = ReadString(span, ref pos);
+        }
+
+        int buckets = 1 << bits;
+        long expected = pos + (4L * classes) + (2L * buckets) + ((long)buckets * classes);
+        if (bits is < 8 or > 26 || data.LongLength != expected)
+        {
+            throw new InvalidDataException($"{path}: truncated or corrupt lexical model ({data.LongLength} bytes, expected {expected})");
+        }
+
+        var bias = new float[classes];
+        for (int c = 0; c < classes; c++, pos += 4)
+        {
+            bias[c] = BinaryPrimitives.ReadSingleLittleEndian(span[pos..]);
+        }
+
+        var scales = new float[buckets];
+        for (int b = 0; b < buckets; b++, pos += 2)
+        {
+            scales[b] = (float)BinaryPrimitives.ReadHalfLittleEndian(span[pos..]);
+        }
+
+        var weights = new sbyte[buckets * classes];
+        span.Slice(pos, weights.Length).CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()));
+        return new LexicalModel(head, labels, bits, bias, scales, weights);
+    }
+
+    private static void WriteString(BinaryWriter writer, string value)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(value);
+        writer.Write((ushort)bytes.Length);
+        writer.Write(bytes);
+    }
+
+    private static string ReadString(ReadOnlySpan<byte> span, ref int pos)
+    {
+        int length = BinaryPrimitives.ReadUInt16LittleEndian(span[pos..]);
+        pos += 2;
+        string value = Encoding.UTF8.GetString(span.Slice(pos, length));
+        pos += length;
+        return value;
+    }
+}
