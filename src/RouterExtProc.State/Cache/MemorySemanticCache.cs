@@ -56,7 +56,7 @@ internal sealed class MemorySemanticCache : CacheIndexOwner, ISemanticCache, IDi
     public ValueTask StoreAsync(string partition, string exactKey, ReadOnlyMemory<float>? embedding, CachedCompletion completion, TimeSpan ttl, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var slot = new CacheSlot(CacheEntryId.New(), exactKey, now, now + (long)ttl.TotalMilliseconds, false, completion);
+        var slot = new CacheSlot(CacheEntryId.New(), exactKey, now, now + (long)ttl.TotalMilliseconds, false, completion with { CreatedUnixMs = now });
         var vector = embedding is { } e ? e.Span : default;
         if (_index.GetOrAdd(partition).Add(slot, vector, now, evicted: null))
         {
