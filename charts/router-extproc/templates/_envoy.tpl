@@ -83,7 +83,10 @@ static_resources:
         envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
           "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
           explicit_http_config:
-            http2_protocol_options: {}
+            http2_protocol_options:
+              # Long prompts arrive as one BUFFERED message: allow large gRPC frames through.
+              initial_stream_window_size: 16777216
+              initial_connection_window_size: 33554432
       health_checks:
         - timeout: 1s
           interval: 5s
