@@ -40,6 +40,19 @@ internal static class HelmRenderer
 
     private static readonly string WorkDir = Directory.CreateTempSubdirectory("routerextproc-helmrender-").FullName;
 
+    /// <summary>Removes this run's binary and values files (the Go build cache stays for the next run).</summary>
+    public static void CleanUp()
+    {
+        try
+        {
+            Directory.Delete(WorkDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still open on a slow file system: the OS temp cleaner gets it later.
+        }
+    }
+
     public static RenderedChart Render(params string[] valuesYaml)
     {
         var result = Run(valuesYaml);
@@ -117,7 +130,6 @@ internal static class HelmRenderer
             ["GO111MODULE"] = "off",
             ["GOPATH"] = GoPath,
             ["GOFLAGS"] = string.Empty,
-            ["CGO_ENABLED"] = "0",
             // A stable cache outside the repository: later runs link in a second instead of compiling sprig again.
             ["GOCACHE"] = Path.Combine(Path.GetTempPath(), "routerextproc-helmrender-gocache"),
         };
