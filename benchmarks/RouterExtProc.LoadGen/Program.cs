@@ -1,2 +1,4 @@
-Console.WriteLine("loadgen: not built yet");
-return 0;
+using RouterExtProc.LoadGen.Cli;
+using Spectre.Console;
+
+return await LoadGenCli.InvokeAsync(args, AnsiConsole.Console, Console.Error).ConfigureAwait(false);
