@@ -19,6 +19,12 @@ internal static class RouterApp
         int adminPort = options.AdminPort ?? server.AdminPort;
         var address = ParseAddress(options.BindAddress ?? server.BindAddress);
 
+        // Every layer's metric families exist from the start, so dashboards and alerts see zeros, not gaps.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(Observability.RouterMetrics).TypeHandle);
+        Core.Observability.CoreMetrics.Register();
+        Inference.InferenceMetricsRegistration.Register();
+        State.StateMetricsRegistration.Register();
+
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>

@@ -1,4 +1,11 @@
+using RouterExtProc.Core.Cache;
+using RouterExtProc.Core.Config;
+using RouterExtProc.Core.Pii;
+using RouterExtProc.Core.Plugins;
+using RouterExtProc.Core.Routing;
 using RouterExtProc.ExtProc;
+using RouterExtProc.Inference;
+using RouterExtProc.State;
 
 namespace RouterExtProc.Hosting;
 
@@ -27,18 +34,166 @@ internal sealed class RuntimeHandle : IAsyncDisposable
     }
 }
 
-/// <summary>Loads the config file and builds the runtime: engine, inference, state (wired once those layers land).</summary>
+/// <summary>
+/// Startup: read the config (refusing to start on any error), load the inference models it declares (warm-up
+/// included), connect the state backend, then compile the routing pipeline and watch the file for reloads.
+/// </summary>
 internal static class RuntimeFactory
 {
-    public static Task<RuntimeHandle> CreateAsync(RouterAppOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    /// <summary>How often the config file is checked for changes.</summary>
+    private static readonly TimeSpan ReloadPollInterval = TimeSpan.FromSeconds(2);
+
+    public static async Task<RuntimeHandle> CreateAsync(RouterAppOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        _ = (options, loggerFactory, cancellationToken);
-        throw new NotSupportedException("config loading is not wired yet");
+        var plugins = new PluginFactory();
+        string? path = options.ConfigPath ?? ExistingDefaultPath();
+        var config = path is null ? RouterConfigLoader.LoadEmbeddedDefault(plugins) : RouterConfigLoader.Load(path, plugins);
+
+        var owned = new List<IAsyncDisposable>();
+        try
+        {
+            TextAnalyzer? analyzer = null;
+            if (config.Inference.Models.Count > 0)
+            {
+                analyzer = await TextAnalyzer.CreateAsync(config.Inference, loggerFactory, cancellationToken).ConfigureAwait(false);
+                owned.Add(analyzer);
+            }
+
+            var state = await StateBackend.CreateAsync(config.State, loggerFactory, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            owned.Add(state);
+
+            var services = new RouterServices
+            {
+                Analyzer = analyzer,
+                PiiDetector = new PiiDetector(analyzer),
+                Conversations = state.Conversations,
+                Cache = state.Cache,
+                LoggerFactory = loggerFactory,
+            };
+
+            var store = path is null
+                ? ConfigStore.FromEmbeddedDefault(plugins, services)
+                : new ConfigStore(path, plugins, services, ReloadPollInterval);
+            store.Start();
+            owned.Add(new DisposeAdapter(store));
+
+            var source = new ConfigRuntimeSource(store, analyzer, state, loggerFactory.CreateLogger<ConfigRuntimeSource>());
+            return new RuntimeHandle(source, static () => new SseAssemblerAdapter(), owned);
+        }
+        catch
+        {
+            for (int i = owned.Count - 1; i >= 0; i--)
+            {
+                await owned[i].DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
     }
 
     public static void Validate(string path, ILoggerFactory loggerFactory)
     {
-        _ = (path, loggerFactory);
-        throw new NotSupportedException("config loading is not wired yet");
+        _ = loggerFactory;
+        _ = RouterConfigLoader.Load(path, new PluginFactory());
     }
+
+    private static string? ExistingDefaultPath()
+    {
+        string path = RouterAppOptions.DefaultConfigPath();
+        return File.Exists(path) ? path : null;
+    }
+
+    private sealed class DisposeAdapter(IDisposable inner) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            inner.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class SseAssemblerAdapter : ISseAssembler
+    {
+        private readonly SseCompletionAssembler _inner = new();
+
+        public void Append(ReadOnlySpan<byte> chunk) => _inner.Append(chunk);
+
+        public byte[]? Complete() => _inner.ToCompletionJson();
+    }
+}
+
+/// <summary>
+/// The runtime over a reloading <see cref="ConfigStore"/>: each snapshot becomes one <see cref="RouterRuntime"/>,
+/// built once when the snapshot first serves. Listener, inference and state settings are read at startup only.
+/// </summary>
+internal sealed class ConfigRuntimeSource : IRouterRuntimeSource
+{
+    private readonly ConfigStore _store;
+    private readonly TextAnalyzer? _analyzer;
+    private readonly StateBackend _state;
+    private readonly ILogger _logger;
+    private CachedRuntime? _cached;
+
+    private sealed record CachedRuntime(RouterSnapshot Snapshot, RouterRuntime Runtime);
+
+    public ConfigRuntimeSource(ConfigStore store, TextAnalyzer? analyzer, StateBackend state, ILogger logger)
+    {
+        _store = store;
+        _analyzer = analyzer;
+        _state = state;
+        _logger = logger;
+        _store.Changed += OnChanged;
+    }
+
+    public RouterRuntime Current
+    {
+        get
+        {
+            var snapshot = _store.Current;
+            var cached = Volatile.Read(ref _cached);
+            if (cached is not null && ReferenceEquals(cached.Snapshot, snapshot))
+            {
+                return cached.Runtime;
+            }
+
+            var runtime = Build(snapshot);
+            Volatile.Write(ref _cached, new CachedRuntime(snapshot, runtime));
+            return runtime;
+        }
+    }
+
+    public bool IsReady => _analyzer?.IsReady ?? true;
+
+    private RouterRuntime Build(RouterSnapshot snapshot)
+    {
+        var config = snapshot.Config;
+        var models = new Dictionary<string, ModelConfig>(StringComparer.Ordinal);
+        foreach (var model in config.Models)
+        {
+            models[model.Name] = model;
+        }
+
+        var pipeline = snapshot.Pipeline;
+        return new RouterRuntime(config.Server, models, pipeline)
+        {
+            Cache = _state.Cache,
+            Explain = async (context, ct) => await pipeline.ExplainAsync(context, ct).ConfigureAwait(false),
+        };
+    }
+
+    private void OnChanged(RouterSnapshot snapshot)
+    {
+        var previous = Volatile.Read(ref _cached)?.Snapshot.Config;
+        if (previous is not null &&
+            (previous.Server != snapshot.Config.Server || !ReferenceEquals(previous.Inference, snapshot.Config.Inference) && previous.Inference.Models.Count + snapshot.Config.Inference.Models.Count > 0 || previous.State != snapshot.Config.State))
+        {
+            HostLog.RestartNeeded(_logger, snapshot.Version);
+        }
+    }
+}
+
+internal static partial class HostLog
+{
+    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Config version {Version} changed server, inference or state settings: routing uses the new rules now, listeners, models and state connections change on restart")]
+    public static partial void RestartNeeded(ILogger logger, int version);
 }
