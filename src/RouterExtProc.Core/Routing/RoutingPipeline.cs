@@ -277,7 +277,7 @@ public sealed class RoutingPipeline : IRoutingPipeline
                     continue;
                 }
 
-                var error = new RequestError(503, "The routing policy could not be applied (plugin '" + plugin.Type + "' failed); retry later.",
+                var error = new RequestError(503, "The routing policy could not be applied (plugin " + plugin.Type + " failed); retry later.",
                     "server_error", null, "router_plugin_failed");
                 var failed = RoutingOutcome.Immediate(ImmediateReply.FromError(error), decision.Config.Name);
                 failed.ResponseHeaders.AddRange(context.ResponseHeaders);

@@ -59,8 +59,8 @@ internal sealed class CandidateSet
             return _fixed;
         }
 
-        // Top 53 bits of the hash as a uniform fraction in [0, 1).
-        double point = (Fnv1a(conversationKey) >> 11) * (1.0 / (1UL << 53)) * _cumulative[^1];
+        // Top 53 bits of the mixed hash as a uniform fraction in [0, 1).
+        double point = (Mix(Fnv1a(conversationKey)) >> 11) * (1.0 / (1UL << 53)) * _cumulative[^1];
         for (int i = 0; i < _cumulative.Length; i++)
         {
             if (point < _cumulative[i])
@@ -86,6 +86,20 @@ internal sealed class CandidateSet
         }
 
         return hash;
+    }
+
+    /// <summary>
+    /// MurmurHash3's 64-bit finaliser: FNV-1a barely moves its top bits when ids differ only in the last characters
+    /// ("conv-1", "conv-2"), and the choice reads the top bits, so they are avalanched first.
+    /// </summary>
+    public static ulong Mix(ulong h)
+    {
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdUL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53UL;
+        h ^= h >> 33;
+        return h;
     }
 
     /// <summary>Cheapest (input + output per-million cost) candidate with quality ≥ floor; unknown costs sort last; none qualifying → the first candidate.</summary>

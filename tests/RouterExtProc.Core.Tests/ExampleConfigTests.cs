@@ -1,0 +1,140 @@
+using System.Text;
+using RouterExtProc.Core.Config;
+using RouterExtProc.Core.Request;
+using RouterExtProc.Core.Routing;
+using RouterExtProc.Core.Tests.Support;
+using YamlDotNet.RepresentationModel;
+
+namespace RouterExtProc.Core.Tests;
+
+/// <summary>
+/// Replays Cases/*.cases.yaml through the real pipeline built from the config each table names (the shipped
+/// default and every example), asserting decision and model per request.
+/// </summary>
+public sealed class ExampleConfigTests
+{
+    public sealed record RoutingCase(string Table, int Index, string Prompt, string? System, bool Stream, bool Tools,
+        IReadOnlyDictionary<string, string> Headers, string ExpectDecision, string ExpectModel)
+    {
+        public override string ToString() => Table + "#" + Index + " " + (Prompt.Length > 40 ? Prompt[..40] + "…" : Prompt);
+    }
+
+    private static readonly TestPluginFactory NoPlugins = new();
+
+    internal static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "config", "router.yaml")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("repository root (config/router.yaml) not found above " + AppContext.BaseDirectory);
+    }
+
+    private static string CasesDirectory() => Path.Combine(RepoRoot(), "tests", "RouterExtProc.Core.Tests", "Cases");
+
+    private static (string Config, List<RoutingCase> Cases) ReadTable(string file)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(File.ReadAllText(file)));
+        var root = (YamlMappingNode)stream.Documents[0].RootNode;
+        string table = Path.GetFileName(file);
+        string config = ((YamlScalarNode)root["config"]).Value!;
+        var cases = new List<RoutingCase>();
+        var list = (YamlSequenceNode)root["cases"];
+        for (int i = 0; i < list.Children.Count; i++)
+        {
+            var c = (YamlMappingNode)list.Children[i];
+            string? Get(string key) => c.Children.TryGetValue(new YamlScalarNode(key), out var v) ? ((YamlScalarNode)v).Value : null;
+            var headers = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (c.Children.TryGetValue(new YamlScalarNode("headers"), out var h))
+            {
+                foreach (var entry in ((YamlMappingNode)h).Children)
+                {
+                    headers[((YamlScalarNode)entry.Key).Value!.ToLowerInvariant()] = ((YamlScalarNode)entry.Value).Value!;
+                }
+            }
+
+            string prompt = Get("prompt")!;
+            if (Get("repeat") is { } repeat)
+            {
+                prompt = new StringBuilder().Insert(0, prompt, int.Parse(repeat, System.Globalization.CultureInfo.InvariantCulture)).ToString();
+            }
+
+            cases.Add(new RoutingCase(table, i, prompt, Get("system"), Get("stream") == "true", Get("tools") == "true", headers,
+                Get("expect_decision")!, Get("expect_model")!));
+        }
+
+        return (config, cases);
+    }
+
+    public static IEnumerable<TestCaseData> Tables()
+    {
+        foreach (string file in Directory.GetFiles(CasesDirectory(), "*.cases.yaml").Order(StringComparer.Ordinal))
+        {
+            yield return new TestCaseData(file).SetArgDisplayNames(Path.GetFileName(file));
+        }
+    }
+
+    [TestCaseSource(nameof(Tables))]
+    public async Task CaseTable_RoutesEveryRequestAsExpected(string file)
+    {
+        var (configPath, cases) = ReadTable(file);
+        var config = RouterConfigLoader.Load(Path.Combine(RepoRoot(), configPath), NoPlugins);
+        var pipeline = RoutingPipeline.Create(config, NoPlugins, new RouterServices());
+        Assert.That(cases, Has.Count.GreaterThanOrEqualTo(20), "each table holds at least 20 requests");
+        var failures = new List<string>();
+        foreach (var c in cases)
+        {
+            var messages = new List<ChatMessage>();
+            if (c.System is not null)
+            {
+                messages.Add(new ChatMessage("system", c.System));
+            }
+
+            messages.Add(new ChatMessage("user", c.Prompt));
+            var request = new ChatRequest
+            {
+                Model = "auto",
+                Messages = messages,
+                LastUserIndex = messages.Count - 1,
+                UserTurns = 1,
+                SystemPrompt = c.System,
+                Stream = c.Stream,
+                HasTools = c.Tools,
+            };
+            var outcome = await pipeline.RouteAsync(Requests.Context(request, c.Headers), CancellationToken.None);
+            if (outcome.Decision != c.ExpectDecision || outcome.Model != c.ExpectModel)
+            {
+                failures.Add(c + ": expected " + c.ExpectDecision + "/" + c.ExpectModel + ", got " + outcome.Decision + "/" + outcome.Model);
+            }
+        }
+
+        Assert.That(failures, Is.Empty);
+    }
+
+    [Test]
+    public void EveryExampleConfig_HasACaseTable_AndLoads()
+    {
+        var tables = Directory.GetFiles(CasesDirectory(), "*.cases.yaml").Select(f => ReadTable(f).Config).ToHashSet();
+        foreach (string example in Directory.GetFiles(Path.Combine(RepoRoot(), "config", "examples"), "*.yaml"))
+        {
+            string relative = Path.GetRelativePath(RepoRoot(), example).Replace('\\', '/');
+            Assert.DoesNotThrow(() => RouterConfigLoader.Load(example, NoPlugins), relative);
+            if (!relative.EndsWith("models-and-safety.yaml", StringComparison.Ordinal))
+            {
+                Assert.That(tables, Does.Contain(relative), "no case table for " + relative);
+            }
+        }
+    }
+
+    [Test]
+    public void EmbeddedDefault_IsTheShippedRouterYaml()
+    {
+        Assert.That(RouterConfigLoader.EmbeddedDefaultYaml(), Is.EqualTo(File.ReadAllText(Path.Combine(RepoRoot(), "config", "router.yaml"))));
+        var config = RouterConfigLoader.LoadEmbeddedDefault(NoPlugins);
+        Assert.That((config.Server.BindAddress, config.Server.GrpcPort, config.Server.AdminPort, config.Inference.Models.Count, config.State.Backend),
+            Is.EqualTo(("0.0.0.0", 50051, 9190, 0, "memory")));
+    }
+}
