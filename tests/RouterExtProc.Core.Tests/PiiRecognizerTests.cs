@@ -90,6 +90,7 @@ public sealed class PiiRecognizerTests
     [TestCase("loopback ::1 here", "::1")]
     [TestCase("mapped ::ffff:192.0.2.128 here", "::ffff:192.0.2.128")]
     [TestCase("link fe80::1ff:fe23:4567:890a:", "fe80::1ff:fe23:4567:890a")]
+    [TestCase("ip:2001:db8::7 up", "2001:db8::7")]
     public void IPv6_Valid_IsFound(string text, string ip) =>
         Assert.That(Found(text), Is.EqualTo(new[] { (PiiTypes.IpAddress, ip) }));
 

@@ -716,7 +716,15 @@ public static class PiiRecognizers
             }
 
             i = end;
-            bool glued = (start > 0 && (char.IsLetterOrDigit(text[start - 1]) || text[start - 1] == '_')) ||
+
+            // "ip:2001:db8::1": a single leading colon belongs to the label, not the address.
+            if (text[start] == ':' && start + 1 < end && text[start + 1] != ':')
+            {
+                start++;
+                colons--;
+            }
+
+            bool glued = (start > 0 && text[start - 1] != ':' && (char.IsLetterOrDigit(text[start - 1]) || text[start - 1] == '_')) ||
                          (end < text.Length && (char.IsLetterOrDigit(text[end]) || text[end] == '_'));
             if (colons < 2 || glued)
             {
