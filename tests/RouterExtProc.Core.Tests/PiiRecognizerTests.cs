@@ -121,6 +121,8 @@ public sealed class PiiRecognizerTests
     [TestCase("pi is 3.14159265")]
     [TestCase("total $1 234 567")]
     [TestCase("version 1.2.3.4")]
+    [TestCase("input 1 4 6 100 4 100 100 1 1 100 100 100 100")]
+    [TestCase("sizes 2 4 6 1000 1000 1000 1000 1000")]
     public void Phone_PlainNumbersAndDates_AreNotPhones(string text) =>
         Assert.That(Found(text).Exists(f => f.Type == PiiTypes.PhoneNumber), Is.False);
 
