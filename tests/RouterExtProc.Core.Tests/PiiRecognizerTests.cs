@@ -90,6 +90,7 @@ public sealed class PiiRecognizerTests
     [TestCase("loopback ::1 here", "::1")]
     [TestCase("mapped ::ffff:192.0.2.128 here", "::ffff:192.0.2.128")]
     [TestCase("link fe80::1ff:fe23:4567:890a:", "fe80::1ff:fe23:4567:890a")]
+    [TestCase("ip:2001:db8::7 up", "2001:db8::7")]
     public void IPv6_Valid_IsFound(string text, string ip) =>
         Assert.That(Found(text), Is.EqualTo(new[] { (PiiTypes.IpAddress, ip) }));
 
@@ -120,6 +121,8 @@ public sealed class PiiRecognizerTests
     [TestCase("pi is 3.14159265")]
     [TestCase("total $1 234 567")]
     [TestCase("version 1.2.3.4")]
+    [TestCase("input 1 4 6 100 4 100 100 1 1 100 100 100 100")]
+    [TestCase("sizes 2 4 6 1000 1000 1000 1000 1000")]
     public void Phone_PlainNumbersAndDates_AreNotPhones(string text) =>
         Assert.That(Found(text).Exists(f => f.Type == PiiTypes.PhoneNumber), Is.False);
 

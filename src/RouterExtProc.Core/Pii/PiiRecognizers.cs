@@ -716,7 +716,15 @@ public static class PiiRecognizers
             }
 
             i = end;
-            bool glued = (start > 0 && (char.IsLetterOrDigit(text[start - 1]) || text[start - 1] == '_')) ||
+
+            // "ip:2001:db8::1": a single leading colon belongs to the label, not the address.
+            if (text[start] == ':' && start + 1 < end && text[start + 1] != ':')
+            {
+                start++;
+                colons--;
+            }
+
+            bool glued = (start > 0 && text[start - 1] != ':' && (char.IsLetterOrDigit(text[start - 1]) || text[start - 1] == '_')) ||
                          (end < text.Length && (char.IsLetterOrDigit(text[end]) || text[end] == '_'));
             if (colons < 2 || glued)
             {
@@ -926,6 +934,7 @@ public static class PiiRecognizers
         }
 
         // Drop trailing groups that cannot belong to a number: a lone digit, or digits beyond the E.164 maximum.
+        int scannedGroups = groups;
         while (groups > 1)
         {
             int total = 0;
@@ -986,6 +995,13 @@ public static class PiiRecognizers
         }
 
         if (!plus && groups > 1 && ((spacesOnly && shortGroupsOnly) || IsDateLike(groupLengths[..groups], separators[..groups])))
+        {
+            return -1;
+        }
+
+        // "4 6 100 4 100 100 1": numbers in a space-separated list are not a phone, wherever the scan starts.
+        if (!plus && spacesOnly && !parenthesised[0] &&
+            (groups < scannedGroups || (start >= 2 && text[start - 1] == ' ' && IsDigit(text[start - 2]))))
         {
             return -1;
         }

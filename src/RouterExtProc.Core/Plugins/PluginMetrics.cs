@@ -20,4 +20,8 @@ internal static class PluginMetrics
     /// <summary>Semantic cache lookups by outcome: hit_exact, hit_semantic, miss, skipped, unavailable.</summary>
     public static readonly Counter CacheRequests = Metrics.CreateCounter(
         "llm_router_cache_requests_total", "Semantic cache lookups by result.", "decision", "result");
+
+    /// <summary>Responses offered to the cache after a miss: stored, or not_cacheable (error, tool calls, compressed, too large).</summary>
+    public static readonly Counter CacheFills = Metrics.CreateCounter(
+        "llm_router_cache_fills_total", "Cache fills after a miss, by result.", "decision", "result");
 }
