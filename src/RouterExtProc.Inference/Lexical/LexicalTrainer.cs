@@ -151,6 +151,8 @@ public static class LexicalTrainer
             Epochs = options.Epochs,
             Seed = options.Seed,
             Holdout = options.Holdout,
+            LearningRate = options.LearningRate,
+            Data = [.. options.Data.Select(d => $"{d.SourceName}: {Path.GetFileName(d.Path)}{(d.EvaluationOnly ? " (evaluation only)" : string.Empty)}{(d.Limit > 0 ? $" (sample of {d.Limit})" : string.Empty)}")],
             TrainCount = train.Count,
             ValidationCount = validation.Count,
             Accuracy = Round(validation.Count > 0 ? (double)correct / validation.Count : 0),
