@@ -59,6 +59,49 @@ internal static class LexicalFeatures
         return count;
     }
 
+    /// <summary>
+    /// Turns the bucket list into a unit-length term-frequency vector: sorts the buckets, merges repeats into
+    /// (bucket, count) and scales counts by 1/‖counts‖₂. With ‖x‖ = 1 an SGD step moves a logit by the same amount
+    /// for a 10-word prompt and a 3,000-word jailbreak template (a plain mean diverged on those), and sorted buckets
+    /// read the weight table front to back. Returns the number of distinct buckets, now first in
+    /// <paramref name="buckets"/>, with their weights in <paramref name="values"/>.
+    /// </summary>
+    public static int Normalise(Span<int> buckets, Span<float> values)
+    {
+        if (buckets.IsEmpty)
+        {
+            return 0;
+        }
+
+        buckets.Sort();
+        int unique = 0;
+        double sumSquares = 0;
+        int i = 0;
+        while (i < buckets.Length)
+        {
+            int bucket = buckets[i];
+            int run = 1;
+            while (i + run < buckets.Length && buckets[i + run] == bucket)
+            {
+                run++;
+            }
+
+            buckets[unique] = bucket;
+            values[unique] = run;
+            sumSquares += (double)run * run;
+            unique++;
+            i += run;
+        }
+
+        float inverse = (float)(1.0 / Math.Sqrt(sumSquares));
+        for (int u = 0; u < unique; u++)
+        {
+            values[u] *= inverse;
+        }
+
+        return unique;
+    }
+
     private static int EmitWord(Span<char> word, int length, int bucketMask, Span<int> buckets, int count, ref uint previous, ref bool hasPrevious)
     {
         ReadOnlySpan<char> plain = word.Slice(1, length);

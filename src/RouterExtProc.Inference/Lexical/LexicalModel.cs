@@ -6,8 +6,8 @@ using System.Text;
 namespace RouterExtProc.Inference.Lexical;
 
 /// <summary>
-/// A hashed n-gram linear classifier (one head): logits = bias + mean over features of that feature's weight row,
-/// then softmax. Weights are int8 with one float16 scale per bucket. File format (little-endian), see docs/inference.md:
+/// A hashed n-gram linear classifier (one head): logits = bias + Σ x_f · W[f] over the text's unit-length
+/// term-frequency vector x (see <see cref="LexicalFeatures.Normalise"/>), then softmax. Weights are int8 with one float16 scale per bucket. File format (little-endian), see docs/inference.md:
 /// "RXLX", u16 version 1, u8 bucket bits, u8 reserved, u8 min/max char n-gram, u16 reserved, head name, u16 class
 /// count, labels (each u16 byte length + UTF-8), f32 bias[C], f16 scale[B], i8 weight[B×C].
 /// </summary>
@@ -44,16 +44,18 @@ internal sealed class LexicalModel
     {
         int classes = Labels.Length;
         int[] buckets = ArrayPool<int>.Shared.Rent(LexicalFeatures.MaxFeatures);
+        float[] values = ArrayPool<float>.Shared.Rent(LexicalFeatures.MaxFeatures);
         try
         {
             int count = LexicalFeatures.Extract(text, BucketMask, buckets.AsSpan(0, LexicalFeatures.MaxFeatures));
+            count = LexicalFeatures.Normalise(buckets.AsSpan(0, count), values);
             Span<float> logits = classes <= 128 ? stackalloc float[classes] : new float[classes];
-            logits.Clear();
+            _bias.CopyTo(logits);
             ReadOnlySpan<sbyte> weights = _weights;
             for (int f = 0; f < count; f++)
             {
                 int b = buckets[f];
-                float scale = _scales[b];
+                float scale = _scales[b] * values[f];
                 ReadOnlySpan<sbyte> row = weights.Slice(b * classes, classes);
                 for (int c = 0; c < classes; c++)
                 {
@@ -61,17 +63,12 @@ internal sealed class LexicalModel
                 }
             }
 
-            float inverse = count > 0 ? 1f / count : 0f;
-            for (int c = 0; c < classes; c++)
-            {
-                logits[c] = _bias[c] + (logits[c] * inverse);
-            }
-
             TensorPrimitives.SoftMax(logits, probabilities[..classes]);
         }
         finally
         {
             ArrayPool<int>.Shared.Return(buckets);
+            ArrayPool<float>.Shared.Return(values);
         }
     }
 

@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace RouterExtProc.Inference.Lexical;
 
 /// <summary>
-/// Trains a lexical model: hashed n-gram features, softmax linear layer, SGD with fastText's linearly decaying
+/// Trains a lexical model: hashed n-gram features (unit-length TF vector), softmax linear layer, SGD with fastText's linearly decaying
 /// learning rate, fixed seed. Holds out a fraction of every labelled source, quantises to int8, reloads the saved
 /// file and reports what ships: per-class P/R/F1, per-source accuracy, evaluation-only sources and
 /// leave-one-source-out recall. Writes model.lex and report.json into the output directory.
@@ -22,6 +22,8 @@ public static class LexicalTrainer
     private sealed record Row(string Text, string Label, string Source, bool EvaluationOnly)
     {
         public int[] Features { get; set; } = [];
+
+        public float[] Values { get; set; } = [];
     }
 
     public static LexicalTrainingReport Train(LexicalTrainingOptions options)
@@ -54,10 +56,13 @@ public static class LexicalTrainer
 
         int mask = (1 << options.BucketBits) - 1;
         int[] buffer = new int[LexicalFeatures.MaxFeatures];
+        float[] values = new float[LexicalFeatures.MaxFeatures];
         foreach (Row row in rows)
         {
             int n = LexicalFeatures.Extract(row.Text, mask, buffer);
+            n = LexicalFeatures.Normalise(buffer.AsSpan(0, n), values);
             row.Features = buffer[..n];
+            row.Values = values[..n];
         }
 
         // Hold out the same fraction of every labelled source, so each is represented in validation.
@@ -146,6 +151,8 @@ public static class LexicalTrainer
             Epochs = options.Epochs,
             Seed = options.Seed,
             Holdout = options.Holdout,
+            LearningRate = options.LearningRate,
+            Data = [.. options.Data.Select(d => $"{d.SourceName}: {Path.GetFileName(d.Path)}{(d.EvaluationOnly ? " (evaluation only)" : string.Empty)}{(d.Limit > 0 ? $" (sample of {d.Limit})" : string.Empty)}")],
             TrainCount = train.Count,
             ValidationCount = validation.Count,
             Accuracy = Round(validation.Count > 0 ? (double)correct / validation.Count : 0),
@@ -222,13 +229,14 @@ public static class LexicalTrainer
                     continue;
                 }
 
-                float inverse = 1f / features.Length;
+                float[] x = row.Values;
                 Array.Copy(bias, logits, classes);
-                foreach (int f in features)
+                for (int k = 0; k < features.Length; k++)
                 {
+                    int offset = features[k] * classes;
                     for (int c = 0; c < classes; c++)
                     {
-                        logits[c] += weights[(f * classes) + c] * inverse;
+                        logits[c] += weights[offset + c] * x[k];
                     }
                 }
 
@@ -239,11 +247,9 @@ public static class LexicalTrainer
                     // Softmax cross-entropy gradient: p - y.
                     float g = (float)(lr * (logits[c] - (c == target ? 1f : 0f)));
                     bias[c] -= g * 0.1f;
-                    // As in fastText, every input row takes the full gradient of the averaged vector (not g/n), so long
-                    // texts learn as fast as short ones.
-                    foreach (int f in features)
+                    for (int k = 0; k < features.Length; k++)
                     {
-                        weights[(f * classes) + c] -= g;
+                        weights[(features[k] * classes) + c] -= g * x[k];
                     }
                 }
             }

@@ -204,6 +204,11 @@ public sealed record LexicalTrainingReport
 
     public double Holdout { get; init; }
 
+    public double LearningRate { get; init; }
+
+    /// <summary>Each source as "name: file" (no directories, so reports are comparable across machines).</summary>
+    public IReadOnlyList<string> Data { get; init; } = [];
+
     public int TrainCount { get; init; }
 
     public int ValidationCount { get; init; }
