@@ -73,4 +73,37 @@ public sealed class CachePartitionTests
         Assert.That(partition.TryGetExact("xb", 0, out _), Is.True);
         Assert.That(partition.TrySearch(other, -1f, 0, out _, out _), Is.False);
     }
+
+    [Test]
+    public async Task ConcurrentLookupsDuringAddsAndEvictions_OnlyReturnTheEntryTheyMatch()
+    {
+        var partition = new CachePartition(maxEntries: 200);
+        var pinned = Vectors.Random(1);
+        partition.Add(new CacheSlot("pinned", "x-pinned", long.MaxValue - 1, long.MaxValue, false, null), pinned, 0, null);
+        using var stop = new CancellationTokenSource();
+
+        var writer = Task.Run(() =>
+        {
+            for (var i = 0; i < 5000; i++)
+            {
+                // Created times below the pinned entry's, so capacity eviction never removes it.
+                partition.Add(new CacheSlot("id" + i, "x" + i, i, long.MaxValue, false, null), Vectors.Random(1000 + i), 0, null);
+            }
+        });
+        var readers = Enumerable.Range(0, 2).Select(reader => Task.Run(() =>
+        {
+            do
+            {
+                Assert.That(partition.TrySearch(pinned, 0.999f, 0, out var found, out _), Is.True);
+                Assert.That(found.Id, Is.EqualTo("pinned"));
+            }
+            while (!writer.IsCompleted);
+        })).ToArray();
+
+        await writer;
+        await Task.WhenAll(readers); // surfaces a reader's failed assertion or exception
+
+        Assert.That(partition.Count, Is.EqualTo(200));
+        Assert.That(partition.TryGetExact("x-pinned", 0, out _), Is.True);
+    }
 }

@@ -35,6 +35,9 @@ public sealed class RedisOutageTests
         var vector = Vectors.Random(1);
         await a.Cache.StoreAsync("p", "k", vector, StateStoreContract.Completion("x"), Ttl, CancellationToken.None);
 
+        var errorsBefore = CacheMetrics.RedisErrors.WithLabels("cache_lookup").Value;
+        var unavailableBefore = CacheMetrics.StateOperations.WithLabels("cache", "lookup", "unavailable").Value;
+
         _redis.Stop();
         var lookup = await a.Cache.LookupAsync("p", "k", vector, 0.9f, CancellationToken.None);
         var semantic = await a.Cache.LookupAsync("p", "other", vector, 0.9f, CancellationToken.None);
@@ -47,6 +50,34 @@ public sealed class RedisOutageTests
         Assert.DoesNotThrowAsync(async () => await a.Cache.StoreAsync("p", "k2", vector, StateStoreContract.Completion("y"), Ttl, CancellationToken.None));
         Assert.DoesNotThrowAsync(async () => await a.Conversations.SetAsync("c", new ConversationState("m", "d", 1, 1, 1, 1), Ttl, CancellationToken.None));
         Assert.That(a.IsHealthy, Is.False);
+        Assert.That(CacheMetrics.RedisErrors.WithLabels("cache_lookup").Value, Is.GreaterThanOrEqualTo(errorsBefore + 2));
+        Assert.That(CacheMetrics.StateOperations.WithLabels("cache", "lookup", "unavailable").Value, Is.GreaterThanOrEqualTo(unavailableBefore + 2));
+    }
+
+    [Test]
+    public async Task RedisHung_CallsReturnWithinTheirBudget_AndRecoverWhenItResumes()
+    {
+        var a = await ReplicaAsync();
+        var vector = Vectors.Random(6);
+        await a.Cache.StoreAsync("p", "k", vector, StateStoreContract.Completion("x"), Ttl, CancellationToken.None);
+
+        _redis.Pause();
+        try
+        {
+            // Connected but silent: only the router's own bound ends these calls.
+            Assert.That((await a.Cache.LookupAsync("p", "k", vector, 0.9f, CancellationToken.None)).Result, Is.EqualTo(CacheLookupResult.Unavailable));
+            Assert.That((await a.Cache.LookupAsync("p", "other", vector, 0.9f, CancellationToken.None)).Result, Is.EqualTo(CacheLookupResult.Unavailable));
+            Assert.That(await a.Conversations.GetAsync("c", CancellationToken.None), Is.Null);
+            Assert.DoesNotThrowAsync(async () => await a.Conversations.SetAsync("c", new ConversationState("m", "d", 1, 1, 1, 1), Ttl, CancellationToken.None));
+            Assert.DoesNotThrowAsync(async () => await a.Cache.StoreAsync("p", "k2", vector, StateStoreContract.Completion("y"), Ttl, CancellationToken.None));
+        }
+        finally
+        {
+            _redis.Resume();
+        }
+
+        var hit = await Eventually.Until(() => a.Cache.LookupAsync("p", "k", vector, 0.9f, CancellationToken.None).AsTask(), l => l.Result == CacheLookupResult.ExactHit, RecoveryWait);
+        Assert.That(hit.Result, Is.EqualTo(CacheLookupResult.ExactHit));
     }
 
     [Test]

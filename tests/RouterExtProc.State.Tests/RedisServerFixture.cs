@@ -143,6 +143,12 @@ public sealed class RedisServerFixture : IDisposable
         }
     }
 
+    /// <summary>Freezes the server (SIGSTOP): connections stay open but nothing answers, like a hung or overloaded Redis.</summary>
+    public void Pause() => Signal("-STOP");
+
+    /// <summary>Lets a paused server run again (SIGCONT).</summary>
+    public void Resume() => Signal("-CONT");
+
     /// <summary>True when the server answers PING with PONG.</summary>
     public bool Ping()
     {
@@ -168,7 +174,27 @@ public sealed class RedisServerFixture : IDisposable
         }
     }
 
-    public void Dispose() => Stop();
+    public void Dispose()
+    {
+        if (IsRunning)
+        {
+            Resume();
+        }
+
+        Stop();
+    }
+
+    private void Signal(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("redis-server is not running");
+        using var kill = Process.Start(new ProcessStartInfo("kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })
+            ?? throw new InvalidOperationException("kill did not start");
+        kill.WaitForExit(10_000);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} {process.Id} exited with {kill.ExitCode}");
+        }
+    }
 
     private static int FreePort()
     {

@@ -89,8 +89,8 @@ internal sealed class RedisSemanticCache : CacheIndexOwner, ISemanticCache, IAsy
 
     public async ValueTask<CacheLookup> LookupAsync(string partition, string exactKey, ReadOnlyMemory<float>? embedding, float threshold, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_operationTimeout);
+        // One time budget for the lookup's Redis round trips; the local vector scan is CPU work and does not spend it.
+        var budget = new RedisBudget(_operationTimeout);
         var database = _redis.GetDatabase(_database);
         try
         {
@@ -98,10 +98,10 @@ internal sealed class RedisSemanticCache : CacheIndexOwner, ISemanticCache, IAsy
             if (exactKey.Length > 0)
             {
                 // Redis is authoritative for the exact tier: a store on any replica is visible at once.
-                var id = await database.StringGetAsync(_keys.Exact(partition, exactKey)).WaitAsync(deadline.Token).ConfigureAwait(false);
+                var id = await budget.RunAsync(database.StringGetAsync(_keys.Exact(partition, exactKey)), cancellationToken).ConfigureAwait(false);
                 if (!id.IsNull)
                 {
-                    var entry = await FetchAsync(database, (string)id!, partition, exactKey, deadline.Token).ConfigureAwait(false);
+                    var entry = await FetchAsync(database, (string)id!, partition, exactKey, budget, cancellationToken).ConfigureAwait(false);
                     if (entry is not null)
                     {
                         CacheOutcomes.ExactTier.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -118,7 +118,7 @@ internal sealed class RedisSemanticCache : CacheIndexOwner, ISemanticCache, IAsy
                 var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 if (found.TrySearch(vector.Span, threshold, now, out var nearest, out var similarity))
                 {
-                    var entry = await FetchAsync(database, nearest.Id, partition, null, deadline.Token).ConfigureAwait(false);
+                    var entry = await FetchAsync(database, nearest.Id, partition, null, budget, cancellationToken).ConfigureAwait(false);
                     CacheOutcomes.VectorTier.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
                     if (entry is not null)
                     {
@@ -160,8 +160,6 @@ internal sealed class RedisSemanticCache : CacheIndexOwner, ISemanticCache, IAsy
 
         try
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(_operationTimeout);
             var transaction = _redis.GetDatabase(_database).CreateTransaction();
             var entryKey = _keys.Entry(id);
 
@@ -193,7 +191,7 @@ internal sealed class RedisSemanticCache : CacheIndexOwner, ISemanticCache, IAsy
                 new NameValueEntry(FieldExpires, expires),
                 new NameValueEntry(FieldVector, vectorBytes),
             ], maxLength: StreamMaxLength, useApproximateMaxLength: true);
-            await transaction.ExecuteAsync().WaitAsync(deadline.Token).ConfigureAwait(false);
+            await transaction.ExecuteAsync().WaitAsync(_operationTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -238,9 +236,9 @@ internal sealed class RedisSemanticCache : CacheIndexOwner, ISemanticCache, IAsy
         CacheMetrics.Untrack(this);
     }
 
-    private async Task<CachedCompletion?> FetchAsync(IDatabase database, string id, string partition, string? exactKey, CancellationToken cancellationToken)
+    private async Task<CachedCompletion?> FetchAsync(IDatabase database, string id, string partition, string? exactKey, RedisBudget budget, CancellationToken cancellationToken)
     {
-        var values = await database.HashGetAsync(_keys.Entry(id), FetchFields).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var values = await budget.RunAsync(database.HashGetAsync(_keys.Entry(id), FetchFields), cancellationToken).ConfigureAwait(false);
         if (values.Length != FetchFields.Length || values[0].IsNull)
         {
             return null;
