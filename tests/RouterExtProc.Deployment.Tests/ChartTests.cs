@@ -324,7 +324,8 @@ public sealed class ChartTests
         var repo = Normalize(Yaml.LoadFile(RepoPaths.RepoRouterConfig!));
         var chart = Normalize(Yaml.LoadAll(ConfigMapRouterYaml(HelmRenderer.Render())).Single());
         Assert.That(chart, Is.EqualTo(repo),
-            "charts/router-extproc/values.yaml router.config must equal config/router.yaml (paste the file under router.config:)");
+            "charts/router-extproc/values.yaml router.config must equal config/router.yaml: replace the block under " +
+            "router.config with the output of: sed 's/^/    /' config/router.yaml");
     }
 
     internal static string ConfigMapRouterYaml(RenderedChart chart) => chart.Single("ConfigMap", "-config").Root.Text("data", "router.yaml");
