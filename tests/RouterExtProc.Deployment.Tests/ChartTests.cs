@@ -307,6 +307,34 @@ public sealed class ChartTests
     }
 
     [Test]
+    public void NullOverride_RemovesTheKey_AsHelmCoalescingDoes()
+    {
+        var config = Yaml.LoadAll(ConfigMapRouterYaml(HelmRenderer.Render("router: {config: {state: null}}"))).Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(config.Find("state"), Is.Null);
+            Assert.That(config.Find("models"), Is.Not.Null, "sibling keys stay");
+        });
+    }
+
+    [Test]
+    public void FullnameOverride_NamesEveryObject_AndSelectorsStayConsistent()
+    {
+        var chart = HelmRenderer.Render("fullnameOverride: llm-router", "mode: sidecar");
+        static Dictionary<string, string> Labels(YamlMappingNode map) =>
+            map.Children.ToDictionary(kv => ((YamlScalarNode)kv.Key).Value!, kv => ((YamlScalarNode)kv.Value).Value!, StringComparer.Ordinal);
+
+        var selector = Labels(chart.Deployment.Map("spec.selector.matchLabels"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(chart.Documents.Select(d => d.Name), Has.All.StartsWith("llm-router"));
+            Assert.That(selector, Is.Not.Empty);
+            Assert.That(Labels(chart.Single("Service").Root.Map("spec.selector")), Is.EquivalentTo(selector));
+            Assert.That(Labels(chart.Deployment.Map("spec.template.metadata.labels")), Is.SupersetOf(selector));
+        });
+    }
+
+    [Test]
     public void ServiceMonitor_IsOffByDefault()
     {
         Assert.That(HelmRenderer.Render().Kinds, Does.Not.Contain("ServiceMonitor"));
@@ -324,7 +352,8 @@ public sealed class ChartTests
         var repo = Normalize(Yaml.LoadFile(RepoPaths.RepoRouterConfig!));
         var chart = Normalize(Yaml.LoadAll(ConfigMapRouterYaml(HelmRenderer.Render())).Single());
         Assert.That(chart, Is.EqualTo(repo),
-            "charts/router-extproc/values.yaml router.config must equal config/router.yaml (paste the file under router.config:)");
+            "charts/router-extproc/values.yaml router.config must equal config/router.yaml: replace the block under " +
+            "router.config with the output of: sed 's/^/    /' config/router.yaml");
     }
 
     internal static string ConfigMapRouterYaml(RenderedChart chart) => chart.Single("ConfigMap", "-config").Root.Text("data", "router.yaml");
