@@ -204,7 +204,7 @@ internal static class LoadGenCli
         var factor = new Option<double>("--factor") { Description = "rate multiplier per step (> 1)", DefaultValueFactory = _ => 1.5 };
         var maxRate = new Option<double>("--max-rate") { Description = "last rate tried", DefaultValueFactory = _ => 50_000 };
         var step = Duration("--step-duration", "measured time per step", TimeSpan.FromSeconds(5));
-        var p99Limit = new Option<double>("--p99-limit-ms") { Description = "saturated when p99 exceeds this", DefaultValueFactory = _ => 50 };
+        var p99Limit = new Option<double>("--p99-limit-ms") { Description = "saturated when p99 exceeds this (default: half of Envoy's default 200 ms message_timeout)", DefaultValueFactory = _ => 100 };
         var blowup = new Option<double>("--blowup-factor") { Description = "saturated when p99 exceeds this multiple of the first step's p99", DefaultValueFactory = _ => 10 };
         var outDir = new Option<DirectoryInfo>("--out-dir") { Description = "where <name>.json and <name>.svg go", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("benchmarks", "results")) };
         foreach (var option in new Option[] { startRate, factor, maxRate, step, p99Limit, blowup, outDir })
