@@ -90,7 +90,8 @@ SYSTEM_PROMPTS = [
     "You are a legal research assistant. Cite the relevant principle and note that this is not legal advice.",
 ]
 
-EXPLICIT_MODELS = ["gpt-4o-mini", "qwen2.5-7b-instruct", "llama-3.1-8b-instruct", "mistral-small"]
+# Mostly models a router config would list, one it would not (the router answers that with a 400).
+EXPLICIT_MODELS = ["gpt-4o", "qwen3-8b", "deepseek-r1", "gpt-4o-mini"]
 
 FILLER_SENTENCES = [
     "The team has been discussing this for a couple of weeks without reaching agreement.",

@@ -146,27 +146,9 @@ internal static class LoadGenCli
         command.Add(duration);
         command.Add(json);
 
-        concurrency.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int?>() is < 1 or > 100_000)
-            {
-                r.AddError("--concurrency must be between 1 and 100000");
-            }
-        });
-        rate.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double?>() is { } v && (!double.IsFinite(v) || v <= 0 || v > 10_000_000))
-            {
-                r.AddError("--rate must be a positive number of requests per second (at most 10000000)");
-            }
-        });
-        requests.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<long>() < 1)
-            {
-                r.AddError("--requests must be at least 1");
-            }
-        });
+        Check(concurrency, v => v is null or (>= 1 and <= 100_000), "--concurrency must be between 1 and 100000");
+        Check(rate, v => v is null || (double.IsFinite(v.Value) && v > 0 && v <= 10_000_000), "--rate must be a positive number of requests per second (at most 10000000)");
+        Check(requests, v => v >= 1, "--requests must be at least 1");
         Bounded(duration, "--duration");
         command.Validators.Add(result =>
         {
@@ -222,7 +204,7 @@ internal static class LoadGenCli
         var factor = new Option<double>("--factor") { Description = "rate multiplier per step (> 1)", DefaultValueFactory = _ => 1.5 };
         var maxRate = new Option<double>("--max-rate") { Description = "last rate tried", DefaultValueFactory = _ => 50_000 };
         var step = Duration("--step-duration", "measured time per step", TimeSpan.FromSeconds(5));
-        var p99Limit = new Option<double>("--p99-limit-ms") { Description = "saturated when p99 exceeds this", DefaultValueFactory = _ => 50 };
+        var p99Limit = new Option<double>("--p99-limit-ms") { Description = "saturated when p99 exceeds this (default: half of Envoy's default 200 ms message_timeout)", DefaultValueFactory = _ => 100 };
         var blowup = new Option<double>("--blowup-factor") { Description = "saturated when p99 exceeds this multiple of the first step's p99", DefaultValueFactory = _ => 10 };
         var outDir = new Option<DirectoryInfo>("--out-dir") { Description = "where <name>.json and <name>.svg go", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("benchmarks", "results")) };
         foreach (var option in new Option[] { startRate, factor, maxRate, step, p99Limit, blowup, outDir })
@@ -234,17 +216,11 @@ internal static class LoadGenCli
         PositiveDouble(maxRate, "--max-rate");
         PositiveDouble(p99Limit, "--p99-limit-ms");
         PositiveDouble(blowup, "--blowup-factor");
-        factor.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double>() is var v && (!double.IsFinite(v) || v <= 1.0 || v > 100))
-            {
-                r.AddError("--factor must be greater than 1 (and at most 100)");
-            }
-        });
+        Check(factor, v => double.IsFinite(v) && v > 1.0 && v <= 100, "--factor must be greater than 1 (and at most 100)");
         Bounded(step, "--step-duration");
         command.Validators.Add(result =>
         {
-            if (result.GetValue(maxRate) < result.GetValue(startRate))
+            if (TryGet(result, maxRate, out var max) && TryGet(result, startRate, out var start) && max < start)
             {
                 result.AddError("--max-rate must be at least --start-rate");
             }
@@ -289,20 +265,8 @@ internal static class LoadGenCli
         var address = new Option<string>("--address") { Description = "address to bind", DefaultValueFactory = _ => "127.0.0.1" };
         command.Add(port);
         command.Add(address);
-        port.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 0 or > 65535)
-            {
-                r.AddError("--port must be between 0 and 65535");
-            }
-        });
-        address.Validators.Add(r =>
-        {
-            if (!IPAddress.TryParse(r.GetValueOrDefault<string>(), out _))
-            {
-                r.AddError("--address must be an IP address, e.g. 127.0.0.1");
-            }
-        });
+        Check(port, v => v is >= 0 and <= 65535, "--port must be between 0 and 65535");
+        Check(address, v => IPAddress.TryParse(v, out _), "--address must be an IP address, e.g. 127.0.0.1");
         command.SetAction(async (parsed, ct) =>
         {
             await using var server = await BaselineServer.StartAsync(IPAddress.Parse(parsed.GetValue(address)!), parsed.GetValue(port), ct).ConfigureAwait(false);
@@ -446,46 +410,50 @@ internal static class LoadGenCli
         };
     }
 
-    private static void Bounded(Option<TimeSpan> option, string name) => option.Validators.Add(r =>
+    private static void Bounded(Option<TimeSpan> option, string name) =>
+        Check(option, v => v > TimeSpan.Zero && v <= MaxDuration, $"{name} must be positive and at most {MaxDuration.TotalMinutes:0} minutes");
+
+    private static void Positive(Option<TimeSpan> option, string name) =>
+        Check(option, v => v > TimeSpan.Zero, $"{name} must be positive");
+
+    private static void NonNegative(Option<TimeSpan> option, string name) =>
+        Check(option, v => v >= TimeSpan.Zero && v <= MaxDuration, $"{name} must be between 0 and {MaxDuration.TotalMinutes:0} minutes");
+
+    private static void AtLeast(Option<int> option, int minimum, string message) => Check(option, v => v >= minimum, message);
+
+    private static void PositiveDouble(Option<double> option, string name) =>
+        Check(option, v => double.IsFinite(v) && v > 0, $"{name} must be a positive number");
+
+    /// <summary>Adds a range check; a value that did not even parse already has its own error, so it is skipped.</summary>
+    private static void Check<T>(Option<T> option, Func<T, bool> isValid, string message) => option.Validators.Add(result =>
     {
-        var value = r.GetValueOrDefault<TimeSpan>();
-        if (value <= TimeSpan.Zero || value > MaxDuration)
+        T value;
+        try
         {
-            r.AddError($"{name} must be positive and at most {MaxDuration.TotalMinutes:0} minutes");
+            value = result.GetValueOrDefault<T>();
+        }
+        catch (InvalidOperationException)
+        {
+            return;
+        }
+
+        if (!isValid(value))
+        {
+            result.AddError(message);
         }
     });
 
-    private static void Positive(Option<TimeSpan> option, string name) => option.Validators.Add(r =>
+    private static bool TryGet<T>(CommandResult result, Option<T> option, out T value)
     {
-        if (r.GetValueOrDefault<TimeSpan>() <= TimeSpan.Zero)
+        try
         {
-            r.AddError($"{name} must be positive");
+            value = result.GetValue(option)!;
+            return true;
         }
-    });
-
-    private static void NonNegative(Option<TimeSpan> option, string name) => option.Validators.Add(r =>
-    {
-        var value = r.GetValueOrDefault<TimeSpan>();
-        if (value < TimeSpan.Zero || value > MaxDuration)
+        catch (InvalidOperationException)
         {
-            r.AddError($"{name} must be between 0 and {MaxDuration.TotalMinutes:0} minutes");
+            value = default!;
+            return false;
         }
-    });
-
-    private static void AtLeast(Option<int> option, int minimum, string message) => option.Validators.Add(r =>
-    {
-        if (r.GetValueOrDefault<int>() < minimum)
-        {
-            r.AddError(message);
-        }
-    });
-
-    private static void PositiveDouble(Option<double> option, string name) => option.Validators.Add(r =>
-    {
-        var value = r.GetValueOrDefault<double>();
-        if (!double.IsFinite(value) || value <= 0)
-        {
-            r.AddError($"{name} must be a positive number");
-        }
-    });
+    }
 }

@@ -94,9 +94,8 @@ internal static class ChatCorpus
             var category = root.TryGetProperty("category", out var categoryElement) && categoryElement.ValueKind == JsonValueKind.String
                 ? categoryElement.GetString()! : "uncategorised";
 
-            // Re-serialise compactly: Envoy forwards the client's bytes, and the corpus line is already compact JSON.
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(body);
-            return new CorpusRequest(id, category, ByteString.CopyFrom(bytes), headers);
+            // The body's own text, byte for byte: Envoy forwards what the client sent (re-serialising would re-escape).
+            return new CorpusRequest(id, category, ByteString.CopyFromUtf8(body.GetRawText()), headers);
         }
     }
 
