@@ -81,7 +81,7 @@ public sealed class PiiQualityTests
         double recall = Ratio(allRecalled, allGold);
         TestContext.Out.WriteLine($"{"all",-15} {allGold,4}  {allPredicted,4}  {precision,9:F3}  {recall,6:F3}");
 
-        // Floors: measured 0.991 precision / 0.982 recall when the recognizers were written (the phone rules were tuned
+        // Floors: measured 0.991 precision / 0.987 recall when the recognizers were written (the phone rules were tuned
         // on this file, so these are optimistic for unseen text), minus a margin.
         Assert.That(precision, Is.GreaterThanOrEqualTo(PrecisionFloor), "precision over the six covered types");
         Assert.That(recall, Is.GreaterThanOrEqualTo(RecallFloor), "recall over the six covered types");

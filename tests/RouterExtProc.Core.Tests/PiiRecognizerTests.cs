@@ -91,6 +91,7 @@ public sealed class PiiRecognizerTests
     [TestCase("mapped ::ffff:192.0.2.128 here", "::ffff:192.0.2.128")]
     [TestCase("link fe80::1ff:fe23:4567:890a:", "fe80::1ff:fe23:4567:890a")]
     [TestCase("ip:2001:db8::7 up", "2001:db8::7")]
+    [TestCase("url https://[2001:db8::1]:443/x", "2001:db8::1")]
     public void IPv6_Valid_IsFound(string text, string ip) =>
         Assert.That(Found(text), Is.EqualTo(new[] { (PiiTypes.IpAddress, ip) }));
 
@@ -111,6 +112,8 @@ public sealed class PiiRecognizerTests
     [TestCase("uk +44 20 7946 0958", "+44 20 7946 0958")]
     [TestCase("se +46 (0)8 928 571 38", "+46 (0)8 928 571 38")]
     [TestCase("tel:555.123.4567", "555.123.4567")]
+    [TestCase("e164 +14155552671 ok", "+14155552671")]
+    [TestCase("toll free 1-800-555-0199.", "1-800-555-0199")]
     public void Phone_InCommonFormats_IsFound(string text, string phone) =>
         Assert.That(Found(text), Is.EqualTo(new[] { (PiiTypes.PhoneNumber, phone) }));
 

@@ -982,6 +982,10 @@ public static class PiiRecognizers
             }
         }
 
+        // Separator rules describe how groups are joined; a single group has none.
+        spacesOnly &= groups > 1;
+        dotsOnly &= groups > 1;
+
         int end = groupEnds[groups - 1];
         if (digits is < 7 or > 15 || (plus && digits < 8) || !EndsPhone(text, end))
         {
