@@ -28,8 +28,8 @@ internal static class CacheMetrics
         "Entries held in this process's semantic cache index (all partitions).");
 
     public static readonly Counter Fills = Metrics.CreateCounter(
-        "llm_router_cache_fills_total",
-        "Completions stored in the semantic cache.");
+        "llm_router_cache_stores_total",
+        "Completions written to the semantic cache store.");
 
     public static readonly Counter Evictions = Metrics.CreateCounter(
         "llm_router_cache_evictions_total",

@@ -15,7 +15,7 @@ public sealed class CacheFillRecorderTests
     private static async Task<CacheLookup> StoreAndLookUpAsync(CacheFillRecorder recorder, bool expectStored)
     {
         var cache = new DictionarySemanticCache();
-        bool stored = await recorder.StoreAsync(cache, "general", TimeProvider.System, CancellationToken.None);
+        bool stored = await recorder.StoreAsync(cache, "general", TimeProvider.System, CancellationToken.None) is not null;
         Assert.That(stored, Is.EqualTo(expectStored));
         return await cache.LookupAsync("default/geo/general", "k", null, 0.9f, CancellationToken.None);
     }

@@ -90,19 +90,19 @@ public sealed class CacheFillRecorder
     }
 
     /// <summary>Builds the entry and stores it (best effort: the store counts and swallows its own faults).</summary>
-    /// <returns>True when an entry was handed to the store.</returns>
-    public async ValueTask<bool> StoreAsync(ISemanticCache cache, string model, TimeProvider time, CancellationToken cancellationToken)
+    /// <returns>The entry handed to the store, or null when the response was not cacheable.</returns>
+    public async ValueTask<CachedCompletion?> StoreAsync(ISemanticCache cache, string model, TimeProvider time, CancellationToken cancellationToken)
     {
         var entry = Build(model, time.GetUtcNow().ToUnixTimeMilliseconds());
         PluginMetrics.CacheFills.WithLabels(_fill.Decision, entry is null ? "not_cacheable" : "stored").Inc();
         if (entry is null)
         {
-            return false;
+            return null;
         }
 
         ReadOnlyMemory<float>? vector = _fill.Embedding is null ? null : new ReadOnlyMemory<float>(_fill.Embedding);
         await cache.StoreAsync(_fill.Partition, _fill.ExactKey, vector, entry, _fill.Ttl, cancellationToken).ConfigureAwait(false);
-        return true;
+        return entry;
     }
 
     /// <summary>A chat.completion object with choices and without tool calls (actions are never replayed).</summary>

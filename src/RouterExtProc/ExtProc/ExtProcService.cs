@@ -14,21 +14,19 @@ internal sealed class ExtProcService : ExternalProcessor.ExternalProcessorBase
     private readonly IRouterRuntimeSource _runtimes;
     private readonly ILogger<ExtProcService> _logger;
     private readonly TimeProvider _time;
-    private readonly Func<ISseAssembler>? _sseAssemblerFactory;
 
-    public ExtProcService(IRouterRuntimeSource runtimes, ILogger<ExtProcService> logger, TimeProvider time, Func<ISseAssembler>? sseAssemblerFactory = null)
+    public ExtProcService(IRouterRuntimeSource runtimes, ILogger<ExtProcService> logger, TimeProvider time)
     {
         _runtimes = runtimes;
         _logger = logger;
         _time = time;
-        _sseAssemblerFactory = sseAssemblerFactory;
     }
 
     public override async Task Process(IAsyncStreamReader<ProcessingRequest> requestStream, IServerStreamWriter<ProcessingResponse> responseStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var runtime = _runtimes.Current;
-        using var stream = new ExtProcStream(runtime, _logger, new ResponseCapture(runtime.Cache, _logger, _time, _sseAssemblerFactory));
+        using var stream = new ExtProcStream(runtime, _logger, new ResponseCapture(runtime.Cache, _logger, _time));
         RouterMetrics.ActiveStreams.Inc();
         try
         {

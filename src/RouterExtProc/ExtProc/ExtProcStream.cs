@@ -30,8 +30,6 @@ internal readonly record struct StreamStep(ProcessingResponse? Response, bool En
 /// </summary>
 internal sealed class ExtProcStream : IDisposable
 {
-    private const int MaxCapturedResponseBytes = 8 * 1024 * 1024;
-
     private readonly RouterRuntime _runtime;
     private readonly ILogger _logger;
     private readonly ResponseCapture _capture;
@@ -434,7 +432,7 @@ internal sealed class ExtProcStream : IDisposable
         }
 
         var response = EnvoyMessages.ResponseHeaders(common);
-        if (_fill is not null && !message.EndOfStream && _capture.Begin(_fill, message) is { } mode)
+        if (_fill is not null && !message.EndOfStream && _capture.Begin(_fill, _model, message) is { } mode)
         {
             // Ask Envoy for the response body (needs allow_mode_override) so the cache can be filled.
             response.ModeOverride = new ProcessingMode { ResponseBodyMode = mode };
@@ -453,7 +451,7 @@ internal sealed class ExtProcStream : IDisposable
         long started = Stopwatch.GetTimestamp();
         if (_fill is not null)
         {
-            await _capture.AppendAsync(message.Body.Span, message.EndOfStream, MaxCapturedResponseBytes, cancellationToken).ConfigureAwait(false);
+            await _capture.AppendAsync(message.Body.Memory, message.EndOfStream, cancellationToken).ConfigureAwait(false);
         }
 
         RouterMetrics.Phase.ResponseBody.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -468,6 +466,5 @@ internal sealed class ExtProcStream : IDisposable
             _bodyBuffer = null;
         }
 
-        _capture.Dispose();
     }
 }

@@ -12,7 +12,7 @@ internal static class RouterApp
     /// <summary>
     /// Builds the host around an already loaded runtime (a bad config has stopped startup before any port opens).
     /// </summary>
-    public static WebApplication Build(RouterAppOptions options, IRouterRuntimeSource runtimes, Func<ISseAssembler>? sseAssemblerFactory = null)
+    public static WebApplication Build(RouterAppOptions options, IRouterRuntimeSource runtimes)
     {
         var server = runtimes.Current.Server;
         int grpcPort = options.GrpcPort ?? server.GrpcPort;
@@ -50,7 +50,7 @@ internal static class RouterApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(runtimes);
         builder.Services.AddSingleton(sp => new ExtProcService(
-            runtimes, sp.GetRequiredService<ILogger<ExtProcService>>(), sp.GetRequiredService<TimeProvider>(), sseAssemblerFactory));
+            runtimes, sp.GetRequiredService<ILogger<ExtProcService>>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = server.GrpcMaxReceiveMessageBytes;

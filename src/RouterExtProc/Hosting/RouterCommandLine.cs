@@ -57,7 +57,7 @@ internal static class RouterCommandLine
 
         await using (handle.ConfigureAwait(false))
         {
-            var app = RouterApp.Build(options, handle.Source, handle.SseAssemblerFactory);
+            var app = RouterApp.Build(options, handle.Source);
             await app.RunAsync().ConfigureAwait(false);
         }
 

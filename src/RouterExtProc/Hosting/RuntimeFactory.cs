@@ -1,9 +1,7 @@
-using RouterExtProc.Core.Cache;
 using RouterExtProc.Core.Config;
 using RouterExtProc.Core.Pii;
 using RouterExtProc.Core.Plugins;
 using RouterExtProc.Core.Routing;
-using RouterExtProc.ExtProc;
 using RouterExtProc.Inference;
 using RouterExtProc.State;
 
@@ -14,16 +12,13 @@ internal sealed class RuntimeHandle : IAsyncDisposable
 {
     private readonly List<IAsyncDisposable> _owned;
 
-    public RuntimeHandle(IRouterRuntimeSource source, Func<ISseAssembler>? sseAssemblerFactory, List<IAsyncDisposable> owned)
+    public RuntimeHandle(IRouterRuntimeSource source, List<IAsyncDisposable> owned)
     {
         Source = source;
-        SseAssemblerFactory = sseAssemblerFactory;
         _owned = owned;
     }
 
     public IRouterRuntimeSource Source { get; }
-
-    public Func<ISseAssembler>? SseAssemblerFactory { get; }
 
     public async ValueTask DisposeAsync()
     {
@@ -45,9 +40,9 @@ internal static class RuntimeFactory
 
     public static async Task<RuntimeHandle> CreateAsync(RouterAppOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        var plugins = new PluginFactory();
+        // First pass: validate the file and learn which models and stores it needs.
         string? path = options.ConfigPath ?? ExistingDefaultPath();
-        var config = path is null ? RouterConfigLoader.LoadEmbeddedDefault(plugins) : RouterConfigLoader.Load(path, plugins);
+        var config = path is null ? RouterConfigLoader.LoadEmbeddedDefault(new PluginFactory()) : RouterConfigLoader.Load(path, new PluginFactory());
 
         var owned = new List<IAsyncDisposable>();
         try
@@ -62,10 +57,12 @@ internal static class RuntimeFactory
             var state = await StateBackend.CreateAsync(config.State, loggerFactory, TimeProvider.System, cancellationToken).ConfigureAwait(false);
             owned.Add(state);
 
+            var piiDetector = new PiiDetector(analyzer);
+            var plugins = new PluginFactory(piiDetector, config.Server);
             var services = new RouterServices
             {
                 Analyzer = analyzer,
-                PiiDetector = new PiiDetector(analyzer),
+                PiiDetector = piiDetector,
                 Conversations = state.Conversations,
                 Cache = state.Cache,
                 LoggerFactory = loggerFactory,
@@ -78,7 +75,7 @@ internal static class RuntimeFactory
             owned.Add(new DisposeAdapter(store));
 
             var source = new ConfigRuntimeSource(store, analyzer, state, loggerFactory.CreateLogger<ConfigRuntimeSource>());
-            return new RuntimeHandle(source, static () => new SseAssemblerAdapter(), owned);
+            return new RuntimeHandle(source, owned);
         }
         catch
         {
@@ -110,15 +107,6 @@ internal static class RuntimeFactory
             inner.Dispose();
             return ValueTask.CompletedTask;
         }
-    }
-
-    private sealed class SseAssemblerAdapter : ISseAssembler
-    {
-        private readonly SseCompletionAssembler _inner = new();
-
-        public void Append(ReadOnlySpan<byte> chunk) => _inner.Append(chunk);
-
-        public byte[]? Complete() => _inner.ToCompletionJson();
     }
 }
 

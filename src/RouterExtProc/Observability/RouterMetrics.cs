@@ -37,11 +37,6 @@ internal static class RouterMetrics
         "Tokens used per request, from the upstream's usage block when the router reads the response (cache fills).",
         new HistogramConfiguration { LabelNames = ["gen_ai_token_type"], Buckets = Histogram.ExponentialBuckets(1, 4, 10) });
 
-    public static readonly Counter CacheFills = Metrics.CreateCounter(
-        "llm_router_cache_response_captures_total",
-        "Upstream responses captured for the semantic cache, by result (stored, skipped_status, too_large, invalid).",
-        new CounterConfiguration { LabelNames = ["result"] });
-
     /// <summary>Phase label children, resolved once.</summary>
     public static class Phase
     {

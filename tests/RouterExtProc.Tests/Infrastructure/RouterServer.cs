@@ -44,7 +44,7 @@ internal sealed class RouterServer : IAsyncDisposable
         int grpc = FreePort.Next(), admin = FreePort.Next();
         var options = new RouterAppOptions { ConfigPath = configPath, GrpcPort = grpc, AdminPort = admin, BindAddress = "127.0.0.1" };
         var handle = await RuntimeFactory.CreateAsync(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, CancellationToken.None);
-        var app = RouterApp.Build(options, handle.Source, handle.SseAssemblerFactory);
+        var app = RouterApp.Build(options, handle.Source);
         await app.StartAsync();
         return new RouterServer(app, grpc, admin, handle);
     }
