@@ -59,7 +59,7 @@ internal static class BenchModels
         Kind = "onnx",
         Path = EncoderDirectory(),
         MaxBatch = maxBatch,
-        MaxWait = maxBatch > 1 ? TimeSpan.FromMilliseconds(2) : TimeSpan.Zero,
+        MaxWait = TimeSpan.Zero, // batches form from what queued while the previous run was busy
         QueueCapacity = 1024,
         Timeout = TimeSpan.FromSeconds(30),
         IntraOpThreads = 1,

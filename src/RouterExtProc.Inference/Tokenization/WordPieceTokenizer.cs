@@ -178,6 +178,45 @@ internal sealed class WordPieceTokenizer
             int i = start;
             while (i < end)
             {
+                char ascii = text[i];
+                if (ascii < 0x80)
+                {
+                    // ASCII fast path (most prompts): classify with comparisons instead of Unicode category lookups.
+                    int at = i++;
+                    if (ascii is ' ' or '\t' or '\n' or '\r')
+                    {
+                        n = Flush(chars, origins, originEnds, n, sink);
+                    }
+                    else if (ascii < 0x20 || ascii == 0x7F)
+                    {
+                        // control character: dropped
+                    }
+                    else if (ascii is (>= (char)33 and <= (char)47) or (>= (char)58 and <= (char)64) or (>= (char)91 and <= (char)96) or (>= (char)123 and <= (char)126))
+                    {
+                        n = Flush(chars, origins, originEnds, n, sink);
+                        chars[0] = ascii;
+                        origins[0] = at;
+                        originEnds[0] = at + 1;
+                        n = Flush(chars, origins, originEnds, 1, sink);
+                    }
+                    else
+                    {
+                        if (n == chars.Length)
+                        {
+                            Grow(ref chars, n);
+                            Grow(ref origins, n);
+                            Grow(ref originEnds, n);
+                        }
+
+                        chars[n] = LowerCase && ascii is >= 'A' and <= 'Z' ? (char)(ascii | 0x20) : ascii;
+                        origins[n] = at;
+                        originEnds[n] = at + 1;
+                        n++;
+                    }
+
+                    continue;
+                }
+
                 Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out Rune rune, out int used);
                 int cp = rune.Value;
                 int runeStart = i;
