@@ -19,7 +19,4 @@ internal static partial class InferenceLog
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Inference model {Model}: {Runs} warm-up runs took {ElapsedMs} ms")]
     public static partial void WarmedUp(ILogger logger, string model, int runs, long elapsedMs);
-
-    [LoggerMessage(EventId = 4006, Level = LogLevel.Error, Message = "Inference model {Model}: lexical stage failed")]
-    public static partial void LexicalFailed(ILogger logger, Exception exception, string model);
 }

@@ -257,7 +257,7 @@ public sealed class TextAnalyzer : ITextAnalyzer, IAsyncDisposable
             return ValueTask.FromResult(AnalysisResult.FromStatus(AnalysisStatus.Failed));
         }
 
-        return runner.AnalyzeAsync(model.Length == 0 ? string.Empty : text ?? string.Empty, cancellationToken);
+        return runner.AnalyzeAsync(text ?? string.Empty, cancellationToken);
     }
 
     internal IModelRunner RunnerOf(string model) => _models[model];

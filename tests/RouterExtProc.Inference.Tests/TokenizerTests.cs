@@ -109,4 +109,35 @@ public sealed class TokenizerTests
         long[] expected = [.. oracle.EncodeToIds(text).Select(i => (long)i)];
         Assert.That(actual, Is.EqualTo(expected));
     }
+
+    [Test]
+    public void Encode_SymbolsAndTabs_WithBertVocab_KeepEveryPieceAndOffset()
+    {
+        // Microsoft.ML.Tokenizers 2.0.1 BertTokenizer drops these symbols and glues tab-separated words into
+        // "hello ##world ##aga ##in" with shifted offsets (checked 2026-11-29); BERT's own BasicTokenizer keeps them.
+        string? data = TestPaths.SharedData();
+        string vocab = data is null ? string.Empty : Path.Combine(data, "tokenizers", "bert-base-uncased-vocab.txt");
+        if (!File.Exists(vocab))
+        {
+            Assert.Ignore("shared/data/tokenizers/bert-base-uncased-vocab.txt is not present");
+        }
+
+        WordPieceTokenizer ours = WordPieceTokenizer.Load(vocab, lowerCase: true);
+        foreach ((string text, string[] expected) in new[]
+        {
+            ("x^2 + 3 = y <a> `b` ~c | $d", new[] { "x", "^", "2", "+", "3", "=", "y", "<", "a", ">", "`", "b", "`", "~", "c", "|", "$", "d" }),
+            ("hello\tworld\tagain", new[] { "hello", "world", "again" }),
+        })
+        {
+            Encode(ours, text, 64, out TokenBuffer buffer);
+            var pieces = new List<string>();
+            for (int i = 1; i < buffer.Count - 1; i++)
+            {
+                pieces.Add(text[buffer.Starts[i]..buffer.Ends[i]]);
+            }
+
+            buffer.Dispose();
+            Assert.That(pieces, Is.EqualTo(expected));
+        }
+    }
 }

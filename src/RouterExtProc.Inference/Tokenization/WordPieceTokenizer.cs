@@ -7,7 +7,8 @@ namespace RouterExtProc.Inference.Tokenization;
 /// <summary>
 /// BERT WordPiece (BasicTokenizer + greedy longest-match WordPiece) that keeps every token's character offsets into
 /// the original string. Written here rather than using Microsoft.ML.Tokenizers' BertTokenizer because that one drops
-/// ASCII symbols such as + ^ $ = &lt; &gt; ` ~ | and shifts offsets after tabs; the package stays a test oracle for
+/// ASCII symbols such as + ^ $ = &lt; &gt; ` ~ | and glues tab-separated words with shifted offsets (verified against
+/// 2.0.1 with the bert-base-uncased vocab); the package stays a test oracle for
 /// ordinary text.
 /// </summary>
 internal sealed class WordPieceTokenizer
@@ -178,6 +179,45 @@ internal sealed class WordPieceTokenizer
             int i = start;
             while (i < end)
             {
+                char ascii = text[i];
+                if (ascii < 0x80)
+                {
+                    // ASCII fast path (most prompts): classify with comparisons instead of Unicode category lookups.
+                    int at = i++;
+                    if (ascii is ' ' or '\t' or '\n' or '\r')
+                    {
+                        n = Flush(chars, origins, originEnds, n, sink);
+                    }
+                    else if (ascii < 0x20 || ascii == 0x7F)
+                    {
+                        // control character: dropped
+                    }
+                    else if (ascii is (>= (char)33 and <= (char)47) or (>= (char)58 and <= (char)64) or (>= (char)91 and <= (char)96) or (>= (char)123 and <= (char)126))
+                    {
+                        n = Flush(chars, origins, originEnds, n, sink);
+                        chars[0] = ascii;
+                        origins[0] = at;
+                        originEnds[0] = at + 1;
+                        n = Flush(chars, origins, originEnds, 1, sink);
+                    }
+                    else
+                    {
+                        if (n == chars.Length)
+                        {
+                            Grow(ref chars, n);
+                            Grow(ref origins, n);
+                            Grow(ref originEnds, n);
+                        }
+
+                        chars[n] = LowerCase && ascii is >= 'A' and <= 'Z' ? (char)(ascii | 0x20) : ascii;
+                        origins[n] = at;
+                        originEnds[n] = at + 1;
+                        n++;
+                    }
+
+                    continue;
+                }
+
                 Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out Rune rune, out int used);
                 int cp = rune.Value;
                 int runeStart = i;
