@@ -18,29 +18,29 @@ public static class RouterConfigLoader
     internal static readonly string[] SignalTypes =
         ["keyword", "context_length", "language", "header", "request_shape", "domain", "jailbreak", "pii", "embedding_similarity"];
 
-    private static readonly string[] TopKeys = ["server", "models", "signals", "decisions", "default_decision", "routing", "inference", "state"];
-    private static readonly string[] ServerKeys =
+    internal static readonly string[] TopKeys = ["server", "models", "signals", "decisions", "default_decision", "routing", "inference", "state"];
+    internal static readonly string[] ServerKeys =
     [
         "grpc_port", "admin_port", "bind_address", "max_request_body_bytes", "grpc_max_receive_message_bytes", "request_deadline_ms",
         "auto_model_names", "selected_model_header", "decision_header", "fallback_models_header", "debug_header", "explain_allowed",
         "unknown_model", "response_headers",
     ];
-    private static readonly string[] ModelKeys = ["name", "provider_model_id", "cost_per_million_input", "cost_per_million_output", "quality", "pii_allowed", "reasoning_family"];
+    internal static readonly string[] ModelKeys = ["name", "provider_model_id", "cost_per_million_input", "cost_per_million_output", "quality", "pii_allowed", "reasoning_family"];
     private static readonly string[] ReasoningFamilies = ["qwen3", "deepseek", "openai", "gpt-oss"];
-    private static readonly string[] DecisionKeys = ["name", "description", "priority", "rules", "models", "selection", "quality_floor", "sticky", "plugins"];
+    internal static readonly string[] DecisionKeys = ["name", "description", "priority", "rules", "models", "selection", "quality_floor", "sticky", "plugins"];
     private static readonly string[] CandidateKeys = ["name", "weight"];
     private static readonly string[] RuleKeys = ["signal", "and", "or", "not"];
-    private static readonly string[] RoutingKeys = ["language_detection", "languages"];
+    internal static readonly string[] RoutingKeys = ["language_detection", "languages"];
     private static readonly string[] InferenceKeys = ["models"];
-    private static readonly string[] InferenceModelKeys =
+    internal static readonly string[] InferenceModelKeys =
     [
         "name", "kind", "path", "file", "lexical_path", "cascade_confidence", "heads", "max_tokens", "max_batch", "max_wait_ms",
         "queue_capacity", "timeout_ms", "intra_op_threads", "inter_op_threads", "workers", "graph_optimization", "execution_provider",
         "fallback_to_cpu", "warmup_runs",
     ];
-    private static readonly string[] HeadKeys = ["name", "output", "task", "activation", "labels"];
-    private static readonly string[] StateKeys = ["backend", "redis", "conversation_header", "conversation_ttl_seconds", "tenant_header", "cache_max_entries_per_partition"];
-    private static readonly string[] RedisKeys = ["endpoints", "password", "password_env", "tls", "database", "key_prefix", "operation_timeout_ms", "connect_timeout_ms"];
+    internal static readonly string[] HeadKeys = ["name", "output", "task", "activation", "labels"];
+    internal static readonly string[] StateKeys = ["backend", "redis", "conversation_header", "conversation_ttl_seconds", "tenant_header", "cache_max_entries_per_partition"];
+    internal static readonly string[] RedisKeys = ["endpoints", "password", "password_env", "tls", "database", "key_prefix", "operation_timeout_ms", "connect_timeout_ms"];
     private static readonly string[] TextScopes = ["last_user", "conversation"];
 
     /// <summary>Reads and validates <paramref name="path"/>; throws <see cref="ConfigException"/> listing every error.</summary>

@@ -18,6 +18,19 @@ internal static class SignalParser
     private static readonly string[] PiiKeys = [.. NeuralKeys, "types"];
     private static readonly string[] EmbeddingKeys = [.. NeuralKeys, "candidates"];
 
+    /// <summary>Keys a signal of <paramref name="type"/> accepts (the JSON Schema test keeps the schema in step).</summary>
+    internal static string[] KeysFor(string type) => type switch
+    {
+        "keyword" => KeywordKeys,
+        "context_length" => ContextKeys,
+        "language" => LanguageKeys,
+        "header" => HeaderKeys,
+        "request_shape" => ShapeKeys,
+        "domain" or "jailbreak" => DomainKeys,
+        "pii" => PiiKeys,
+        _ => EmbeddingKeys,
+    };
+
     public static SignalConfig? Parse(ConfigReader r, YamlMappingNode m, string p, string type, string name, ConfigLocation location,
         IReadOnlyDictionary<string, InferenceModelConfig> inference)
     {
