@@ -13,6 +13,11 @@ internal static class RouterCommandLine
     {
         string verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
         var rest = verb == "serve" ? args : args[1..];
+        if (verb == "train-lexical")
+        {
+            return await TrainLexicalAsync(rest).ConfigureAwait(false);
+        }
+
         if (!TryParse(rest, out var options, out var error))
         {
             await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
@@ -40,7 +45,28 @@ internal static class RouterCommandLine
 
     private const string Usage =
         "usage: RouterExtProc [--config FILE] [--grpc-port N] [--admin-port N] [--bind ADDR]\n" +
-        "       RouterExtProc validate [--config FILE]";
+        "       RouterExtProc validate [--config FILE]\n" +
+        "       RouterExtProc train-lexical --data SPEC [--data SPEC ...] --out DIR [--head NAME] [--epochs N] [--seed N] ... (docs/inference.md)";
+
+    /// <summary>Trains a lexical (hashed n-gram) classifier: the inference engine's fast first stage.</summary>
+    private static async Task<int> TrainLexicalAsync(string[] args)
+    {
+        Inference.Lexical.LexicalTrainingOptions options;
+        try
+        {
+            options = Inference.Lexical.LexicalTrainingOptions.Parse(args);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+        {
+            await Console.Error.WriteLineAsync("train-lexical: " + ex.Message).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync(Usage).ConfigureAwait(false);
+            return 2;
+        }
+
+        var report = Inference.Lexical.LexicalTrainer.Train(options);
+        await Console.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(report, new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+        return 0;
+    }
 
     private static async Task<int> ServeAsync(RouterAppOptions options, ILoggerFactory loggerFactory)
     {
