@@ -253,4 +253,31 @@ public sealed class DecisionEngineTests
         Assert.That((await pipeline.Route("Could you please explain how the tax return works?")).Decision, Is.EqualTo("default"));
         Assert.That((await pipeline.Route("¿Podrías explicarme cómo funciona la declaración de la renta?")).Model, Is.EqualTo("multilingual"));
     }
+
+    [Test]
+    public async Task ConcurrentRequests_OnOnePipeline_EachGetTheirOwnAnswer()
+    {
+        var pipeline = Pipelines.Build(Yaml("""
+              - {name: model_says_red, priority: 10, rules: {and: [{signal: c}, {not: {signal: a}}]}, models: [m1]}
+              - {name: alpha, priority: 5, rules: {signal: a}, models: [m2]}
+              - {name: model_says_blue, priority: 1, rules: {signal: d}, models: [m3]}
+            """, deadlineMs: 10_000), new Dictionary<string, ISignal>
+        {
+            ["c"] = new AsyncContainsSignal("c", "red"),
+            ["d"] = new AsyncContainsSignal("d", "blue"),
+        });
+        string[] prompts = ["red car", "alpha red", "blue sky", "plain", "alpha blue"];
+        string[] expected = ["model_says_red", "alpha", "model_says_blue", "default", "alpha"];
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Parallel.ForAsync(0, 2000, async (i, ct) =>
+        {
+            int k = i % prompts.Length;
+            var outcome = await pipeline.RouteAsync(Requests.Context(prompts[k]), ct);
+            if (outcome.Decision != expected[k])
+            {
+                failures.Add(prompts[k] + " -> " + outcome.Decision);
+            }
+        });
+        Assert.That(failures, Is.Empty);
+    }
 }
