@@ -129,4 +129,26 @@ public sealed class ConfigStoreTests
         Assert.That(store.Poll(), Is.False);
         Assert.That(await RoutedModel(store), Is.EqualTo("qwen3-8b"));
     }
+
+    private sealed class ExplodingFactory : RouterExtProc.Core.Plugins.IPluginFactory
+    {
+        public void Validate(PluginConfig config, string file, IReadOnlySet<string> models, IReadOnlySet<string> signals, ICollection<ConfigError> errors)
+        {
+        }
+
+        public RouterExtProc.Core.Plugins.IRequestPlugin Create(PluginConfig config) => throw new InvalidOperationException("plugin constructor fault");
+    }
+
+    [Test]
+    public async Task CompileFault_OnReload_KeepsOldSnapshot()
+    {
+        string path = Path.Combine(_dir, "router.yaml");
+        Write(path, Config("one"), 0);
+        using var store = new ConfigStore(path, new ExplodingFactory(), _services, TimeSpan.FromSeconds(1));
+        Write(path, Config("one").Replace("models: [one]", "models: [one]\n    plugins: [{type: boom}]", StringComparison.Ordinal), 10);
+        Assert.That(store.Poll(), Is.False);
+        Assert.That(store.LastError!.Errors.Single().ToString(),
+            Is.EqualTo(path + ": (compile): the config could not be compiled (InvalidOperationException: plugin constructor fault); fix the file or report the fault"));
+        Assert.That(await RoutedModel(store), Is.EqualTo("one"));
+    }
 }

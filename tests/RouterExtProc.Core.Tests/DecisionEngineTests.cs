@@ -213,9 +213,12 @@ public sealed class DecisionEngineTests
             ["a"] = new ThrowingSignal("a"),
             ["b"] = new CountingSignal("b", SignalCost.Cheap, SignalValue.True()),
         });
+        var failures = Observability.EngineMetrics.SignalFailures.WithLabels("a", "exception");
+        double before = failures.Value;
         var explanation = await pipeline.ExplainAsync(Requests.Context("x"), CancellationToken.None);
         Assert.That(explanation.Outcome.Decision, Is.EqualTo("next"));
         Assert.That(explanation.Signals.Single(s => s.Name == "a").Label, Is.EqualTo("exception"));
+        Assert.That(failures.Value, Is.EqualTo(before + 1));
     }
 
     [Test]
@@ -228,5 +231,53 @@ public sealed class DecisionEngineTests
         var outcome = await pipeline.Route("talk about beta things", explain: true);
         Assert.That((outcome.Decision, outcome.Model), Is.EqualTo(("beta", "m2")));
         Assert.That(outcome.ExplainHeader, Does.Match(@"^d=beta;m=m2;s=a:0,b:1,c:-,d:-,e:-;us=\d+$"));
+    }
+
+    [Test]
+    public async Task LanguageSignal_InAPipeline_RoutesNonEnglishElsewhere()
+    {
+        var pipeline = Pipelines.Build("""
+            models:
+              - name: local
+              - name: multilingual
+            signals:
+              - {name: english, type: language, languages: [en]}
+            routing:
+              languages: [en, de, fr, es]
+            decisions:
+              - {name: non_english, priority: 10, rules: {not: {signal: english}}, models: [multilingual]}
+              - {name: default, models: [local]}
+            default_decision: default
+            """);
+        Assert.That((await pipeline.Route("Könnten Sie mir bitte erklären, wie die Steuererklärung funktioniert?")).Decision, Is.EqualTo("non_english"));
+        Assert.That((await pipeline.Route("Could you please explain how the tax return works?")).Decision, Is.EqualTo("default"));
+        Assert.That((await pipeline.Route("¿Podrías explicarme cómo funciona la declaración de la renta?")).Model, Is.EqualTo("multilingual"));
+    }
+
+    [Test]
+    public async Task ConcurrentRequests_OnOnePipeline_EachGetTheirOwnAnswer()
+    {
+        var pipeline = Pipelines.Build(Yaml("""
+              - {name: model_says_red, priority: 10, rules: {and: [{signal: c}, {not: {signal: a}}]}, models: [m1]}
+              - {name: alpha, priority: 5, rules: {signal: a}, models: [m2]}
+              - {name: model_says_blue, priority: 1, rules: {signal: d}, models: [m3]}
+            """, deadlineMs: 10_000), new Dictionary<string, ISignal>
+        {
+            ["c"] = new AsyncContainsSignal("c", "red"),
+            ["d"] = new AsyncContainsSignal("d", "blue"),
+        });
+        string[] prompts = ["red car", "alpha red", "blue sky", "plain", "alpha blue"];
+        string[] expected = ["model_says_red", "alpha", "model_says_blue", "default", "alpha"];
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Parallel.ForAsync(0, 2000, async (i, ct) =>
+        {
+            int k = i % prompts.Length;
+            var outcome = await pipeline.RouteAsync(Requests.Context(prompts[k]), ct);
+            if (outcome.Decision != expected[k])
+            {
+                failures.Add(prompts[k] + " -> " + outcome.Decision);
+            }
+        });
+        Assert.That(failures, Is.Empty);
     }
 }

@@ -155,6 +155,11 @@ public sealed class ConfigStore : IDisposable
             {
                 return Reject(ex, hash);
             }
+            catch (Exception ex)
+            {
+                // A fault while compiling (e.g. a plugin's constructor) must not escape the timer thread; keep the old snapshot.
+                return Reject(new ConfigException([new ConfigError(_path, 0, "(compile)", "the config could not be compiled (" + ex.GetType().Name + ": " + ex.Message + "); fix the file or report the fault")]), hash);
+            }
 
             Volatile.Write(ref _current, next);
             LastError = null;

@@ -387,11 +387,6 @@ internal static class DecisionEngine
             value = Fail(state, s, "exception");
         }
 
-        if (value.Failed && !state.Known[s])
-        {
-            EngineMetrics.SignalFailures.WithLabels(plan.Signals[s].Name, value.Label ?? "failed").Inc();
-        }
-
         Complete(state, s, start, value);
         return value;
     }
@@ -406,6 +401,12 @@ internal static class DecisionEngine
         state.ElapsedTicks[s] = end - start;
         state.Known[s] = true;
         plan.SignalEvaluations[s].Inc();
+        if (value.Failed)
+        {
+            // Rare path: the reason label (deadline, exception, overloaded...) is looked up only here.
+            EngineMetrics.SignalFailures.WithLabels(plan.Signals[s].Name, value.Label ?? "failed").Inc();
+        }
+
         plan.SignalSeconds[s].Observe(plan.Time.GetElapsedTime(start, end).TotalSeconds);
     }
 }

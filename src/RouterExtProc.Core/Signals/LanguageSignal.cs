@@ -10,7 +10,7 @@ namespace RouterExtProc.Core.Signals;
 /// </summary>
 internal sealed class LanguageDetection
 {
-    private readonly Lazy<LanguageDetector> _detector;
+    private readonly LanguageDetector _detector;
 
     public LanguageDetection(IReadOnlyList<string> codes, bool lowAccuracy)
     {
@@ -30,11 +30,11 @@ internal sealed class LanguageDetection
         }
 
         Languages = languages;
-        _detector = new Lazy<LanguageDetector>(() =>
-        {
-            var builder = LanguageDetectorBuilder.FromLanguages([.. languages]);
-            return (lowAccuracy ? builder.WithLowAccuracyMode() : builder).Build();
-        }, LazyThreadSafetyMode.ExecutionAndPublication);
+
+        // Built (with its language models loaded) when the config is compiled, off the request path, so the first
+        // request does not pay for loading n-gram models.
+        var builder = LanguageDetectorBuilder.FromLanguages([.. languages]).WithPreloadedLanguageModels();
+        _detector = (lowAccuracy ? builder.WithLowAccuracyMode() : builder).Build();
     }
 
     public IReadOnlyList<Language> Languages { get; }
@@ -52,7 +52,7 @@ internal sealed class LanguageDetection
         }
 
         string text = SignalText.Of(context, scope);
-        var language = text.Length == 0 ? Language.Unknown : _detector.Value.DetectLanguageOf(text);
+        var language = text.Length == 0 ? Language.Unknown : _detector.DetectLanguageOf(text);
         string code = language == Language.Unknown ? string.Empty : LanguageCodes.ToCode(language);
         lock (context.Items)
         {

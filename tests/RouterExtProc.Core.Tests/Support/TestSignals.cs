@@ -53,3 +53,19 @@ internal sealed class ThrowingSignal(string name) : ISignal
 
     public ValueTask<SignalValue> EvaluateAsync(RoutingContext context, CancellationToken cancellationToken) => throw new InvalidOperationException("signal fault");
 }
+
+/// <summary>An expensive, truly asynchronous signal that matches when the last user turn contains a word.</summary>
+internal sealed class AsyncContainsSignal(string name, string word) : ISignal
+{
+    public string Name => name;
+
+    public string Type => "test";
+
+    public SignalCost Cost => SignalCost.Expensive;
+
+    public async ValueTask<SignalValue> EvaluateAsync(RoutingContext context, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        return context.Request.LastUserText.Contains(word, StringComparison.Ordinal) ? SignalValue.True() : SignalValue.False;
+    }
+}
