@@ -37,8 +37,17 @@ internal static class LoadGenCli
             return UsageError;
         }
 
-        var invocation = new InvocationConfiguration { Output = console.Profile.Out.Writer, Error = error };
-        return await parsed.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+        var invocation = new InvocationConfiguration { Output = console.Profile.Out.Writer, Error = error, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return await parsed.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CorpusException ex)
+        {
+            // A corpus the user pointed at (or the committed one) cannot be used: say where, like any usage error.
+            await error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return UsageError;
+        }
     }
 
     internal static RootCommand Build(IAnsiConsole console, TextWriter error)
