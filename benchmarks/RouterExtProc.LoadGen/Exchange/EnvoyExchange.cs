@@ -58,6 +58,11 @@ internal sealed class EnvoyExchange(ExternalProcessor.ExternalProcessorClient cl
         {
             return new ExchangeResult(ExchangeOutcome.Grpc(ex.StatusCode), Stopwatch.GetTimestamp());
         }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or HttpRequestException)
+        {
+            // Transport failures outside gRPC's own status mapping still count as one failed exchange, not a crashed run.
+            return new ExchangeResult(ExchangeOutcome.Protocol("client " + ex.GetType().Name), Stopwatch.GetTimestamp());
+        }
     }
 
     private static async Task DrainAsync(AsyncDuplexStreamingCall<ProcessingRequest, ProcessingResponse> call, CancellationToken cancellationToken)
