@@ -2,13 +2,13 @@
 # End-to-end load benchmarks for RouterExtProc: the do-nothing baseline ext_proc server and the router on several
 # configurations, all driven by the same Envoy-like load generator in the same run; writes benchmarks/RESULTS.md.
 #
-#   benchmarks/run.sh                 # everything (about 6-8 minutes on 2 cores)
+#   benchmarks/run.sh                 # everything (3 min with the heuristic and Redis scenarios on 2 cores; more with neural ones)
 #   SKIP_ROUTER=1 benchmarks/run.sh   # baseline + a sweep against it only (no router needed)
 #
 # Knobs (environment): DURATION=15s WARMUP=3s CONCURRENCY=16 CHANNELS=2 SWEEP_START=100 SWEEP_FACTOR=1.6
 #   SWEEP_MAX=20000 SWEEP_STEP=4s SWEEP_P99_LIMIT_MS=100 READY_TIMEOUT=180 RESULTS_DIR=benchmarks/results OUT=benchmarks/RESULTS.md
 #   HEURISTIC_CONFIG=config/router.yaml NEURAL_CONFIG=config/examples/models-and-safety.yaml
-#   ROUTER_DLL=src/RouterExtProc/bin/Release/net10.0/RouterExtProc.dll SKIP_BUILD=1
+#   ROUTER_DLL=src/RouterExtProc/bin/Release/net10.0/RouterExtProc.dll SKIP_BUILD=1 LOG_DIR=<dir, default: a new temp dir>
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +30,8 @@ HEURISTIC_CONFIG="${HEURISTIC_CONFIG:-config/router.yaml}"
 NEURAL_CONFIG="${NEURAL_CONFIG:-config/examples/models-and-safety.yaml}"
 ROUTER_DLL="${ROUTER_DLL:-src/RouterExtProc/bin/Release/net10.0/RouterExtProc.dll}"
 LOADGEN_DLL="benchmarks/RouterExtProc.LoadGen/bin/Release/net10.0/RouterExtProc.LoadGen.dll"
-LOG_DIR="$RESULTS_DIR/logs"
+# Process logs stay out of the repository (only *.json under results/ is git-ignored).
+LOG_DIR="${LOG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/router-bench-logs.XXXXXX")}"
 
 mkdir -p "$RESULTS_DIR" "$LOG_DIR"
 rm -f "$RESULTS_DIR"/*.json
@@ -292,4 +293,4 @@ git diff --quiet 2>/dev/null || COMMIT="$COMMIT (working tree has uncommitted ch
   for c in "${COMMANDS[@]}"; do echo "$c"; done
   echo '```'
 } >"$OUT"
-log "done: $OUT"
+log "done: $OUT (process logs: $LOG_DIR)"
