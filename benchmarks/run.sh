@@ -2,13 +2,13 @@
 # End-to-end load benchmarks for RouterExtProc: the do-nothing baseline ext_proc server and the router on several
 # configurations, all driven by the same Envoy-like load generator in the same run; writes benchmarks/RESULTS.md.
 #
-#   benchmarks/run.sh                 # everything (about 6-8 minutes on 2 cores)
+#   benchmarks/run.sh                 # everything (3 min with the heuristic and Redis scenarios on 2 cores; more with neural ones)
 #   SKIP_ROUTER=1 benchmarks/run.sh   # baseline + a sweep against it only (no router needed)
 #
-# Knobs (environment): DURATION=15s WARMUP=3s CONCURRENCY=16 CHANNELS=2 SWEEP_START=200 SWEEP_FACTOR=1.6
-#   SWEEP_MAX=20000 SWEEP_STEP=4s READY_TIMEOUT=180 RESULTS_DIR=benchmarks/results OUT=benchmarks/RESULTS.md
+# Knobs (environment): DURATION=15s WARMUP=3s CONCURRENCY=16 CHANNELS=2 SWEEP_START=100 SWEEP_FACTOR=1.6
+#   SWEEP_MAX=20000 SWEEP_STEP=4s SWEEP_P99_LIMIT_MS=100 READY_TIMEOUT=180 RESULTS_DIR=benchmarks/results OUT=benchmarks/RESULTS.md
 #   HEURISTIC_CONFIG=config/router.yaml NEURAL_CONFIG=config/examples/models-and-safety.yaml
-#   ROUTER_DLL=src/RouterExtProc/bin/Release/net10.0/RouterExtProc.dll SKIP_BUILD=1
+#   ROUTER_DLL=src/RouterExtProc/bin/Release/net10.0/RouterExtProc.dll SKIP_BUILD=1 LOG_DIR=<dir, default: a new temp dir>
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,10 +18,11 @@ DURATION="${DURATION:-15s}"
 WARMUP="${WARMUP:-3s}"
 CONCURRENCY="${CONCURRENCY:-16}"
 CHANNELS="${CHANNELS:-2}"
-SWEEP_START="${SWEEP_START:-200}"
+SWEEP_START="${SWEEP_START:-100}"
 SWEEP_FACTOR="${SWEEP_FACTOR:-1.6}"
 SWEEP_MAX="${SWEEP_MAX:-20000}"
 SWEEP_STEP="${SWEEP_STEP:-4s}"
+SWEEP_P99_LIMIT_MS="${SWEEP_P99_LIMIT_MS:-100}"
 READY_TIMEOUT="${READY_TIMEOUT:-180}"
 RESULTS_DIR="${RESULTS_DIR:-benchmarks/results}"
 OUT="${OUT:-benchmarks/RESULTS.md}"
@@ -29,7 +30,8 @@ HEURISTIC_CONFIG="${HEURISTIC_CONFIG:-config/router.yaml}"
 NEURAL_CONFIG="${NEURAL_CONFIG:-config/examples/models-and-safety.yaml}"
 ROUTER_DLL="${ROUTER_DLL:-src/RouterExtProc/bin/Release/net10.0/RouterExtProc.dll}"
 LOADGEN_DLL="benchmarks/RouterExtProc.LoadGen/bin/Release/net10.0/RouterExtProc.LoadGen.dll"
-LOG_DIR="$RESULTS_DIR/logs"
+# Process logs stay out of the repository (only *.json under results/ is git-ignored).
+LOG_DIR="${LOG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/router-bench-logs.XXXXXX")}"
 
 mkdir -p "$RESULTS_DIR" "$LOG_DIR"
 rm -f "$RESULTS_DIR"/*.json
@@ -136,9 +138,15 @@ start_router() {
   dotnet "$ROUTER_DLL" --config "$config" --grpc-port "$ROUTER_GRPC" --admin-port "$admin" >"$LOG_DIR/router-$name.log" 2>&1 &
   ROUTER_PID=$!
   STARTED_PIDS+=("$ROUTER_PID")
-  if ! wait_until "curl -fsS -o /dev/null http://127.0.0.1:$admin/readyz" "$READY_TIMEOUT" "$ROUTER_PID"; then
+  local rc=0
+  wait_until "curl -fsS -o /dev/null http://127.0.0.1:$admin/readyz" "$READY_TIMEOUT" "$ROUTER_PID" || rc=$?
+  if [ "$rc" -ne 0 ]; then
     tail -20 "$LOG_DIR/router-$name.log" >&2 || true
-    note "router [$name] did not become ready on http://127.0.0.1:$admin/readyz within ${READY_TIMEOUT}s (log: $LOG_DIR/router-$name.log); scenario skipped"
+    if [ "$rc" -eq 2 ]; then
+      note "router [$name] exited during startup (log: $LOG_DIR/router-$name.log); scenario skipped: $(grep -m1 -iE -A3 'exception|error' "$LOG_DIR/router-$name.log" | tr '\n' ' ' | sed 's/  */ /g' | cut -c1-400)"
+    else
+      note "router [$name] did not become ready on http://127.0.0.1:$admin/readyz within ${READY_TIMEOUT}s (log: $LOG_DIR/router-$name.log); scenario skipped"
+    fi
     stop_pid "$ROUTER_PID"
     return 1
   fi
@@ -225,7 +233,7 @@ fi
 SWEEP_NAME="sweep-$SWEEP_TARGET_NAME"
 log "open-loop sweep against $SWEEP_TARGET_NAME"
 if loadgen sweep --name "$SWEEP_NAME" --target "$SWEEP_TARGET" --router-pid "$SWEEP_PID" --channels "$CHANNELS" \
-    --start-rate "$SWEEP_START" --factor "$SWEEP_FACTOR" --max-rate "$SWEEP_MAX" --step-duration "$SWEEP_STEP" \
+    --start-rate "$SWEEP_START" --factor "$SWEEP_FACTOR" --max-rate "$SWEEP_MAX" --step-duration "$SWEEP_STEP" --p99-limit-ms "$SWEEP_P99_LIMIT_MS" \
     --warmup "$WARMUP" --out-dir "$RESULTS_DIR"; then
   SWEEP_FILES+=("$RESULTS_DIR/$SWEEP_NAME.json")
 else
@@ -285,4 +293,4 @@ git diff --quiet 2>/dev/null || COMMIT="$COMMIT (working tree has uncommitted ch
   for c in "${COMMANDS[@]}"; do echo "$c"; done
   echo '```'
 } >"$OUT"
-log "done: $OUT"
+log "done: $OUT (process logs: $LOG_DIR)"

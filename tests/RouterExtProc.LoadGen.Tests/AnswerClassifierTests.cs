@@ -43,6 +43,37 @@ public sealed class AnswerClassifierTests
     }
 
     [Test]
+    public void BodyAnswer_WithDecisionHeader_ReportsTheDecision()
+    {
+        var response = BodyAnswer(
+            new HeaderValue { Key = "x-selected-model", RawValue = ByteString.CopyFromUtf8("deepseek-r1") },
+            new HeaderValue { Key = "x-router-decision", RawValue = ByteString.CopyFromUtf8("math") });
+
+        var answer = AnswerClassifier.Classify(response, Kind.RequestBody, ModelHeader, "x-router-decision");
+
+        Assert.That(answer.Model, Is.EqualTo("deepseek-r1"));
+        Assert.That(answer.Decision, Is.EqualTo("math"));
+    }
+
+    [Test]
+    public void ImmediateResponse_WithDecisionHeader_ReportsTheDecision()
+    {
+        var response = new ProcessingResponse
+        {
+            ImmediateResponse = new ImmediateResponse
+            {
+                Status = new Envoy.Type.V3.HttpStatus { Code = Envoy.Type.V3.StatusCode.Forbidden },
+                Headers = new HeaderMutation { SetHeaders = { new HeaderValueOption { Header = new HeaderValue { Key = "x-router-decision", Value = "block_jailbreak" } } } },
+            },
+        };
+
+        var answer = AnswerClassifier.Classify(response, Kind.RequestBody, ModelHeader, "x-router-decision");
+
+        Assert.That(answer.Kind, Is.EqualTo(AnswerKind.Immediate));
+        Assert.That(answer.Decision, Is.EqualTo("block_jailbreak"));
+    }
+
+    [Test]
     public void ImmediateResponse_ToAnyPhase_IsImmediateWithItsStatus()
     {
         var response = new ProcessingResponse

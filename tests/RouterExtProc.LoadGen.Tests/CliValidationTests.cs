@@ -84,6 +84,24 @@ public sealed class CliValidationTests
         Assert.That(result.Error, Does.Contain("either --corpus or --corpus-from-shared"));
     }
 
+    [Test]
+    public async Task Run_WithUnusableCorpus_ExitsWithUsageErrorNamingFileAndLine()
+    {
+        var corpus = Path.Combine(Path.GetTempPath(), $"loadgen-bad-{Guid.NewGuid():N}.jsonl");
+        await File.WriteAllTextAsync(corpus, "{\"body\":{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}\n{\"id\":\"no body\"}\n");
+        try
+        {
+            var result = await CliHarness.RunAsync("run", "-c", "1", "-n", "1", "--corpus", corpus);
+
+            Assert.That(result.ExitCode, Is.EqualTo(LoadGenCli.UsageError));
+            Assert.That(result.Error, Does.Contain(corpus + ":2: missing object field 'body'"));
+        }
+        finally
+        {
+            File.Delete(corpus);
+        }
+    }
+
     [TestCase("1")]
     [TestCase("0.5")]
     public async Task Sweep_WithFactorNotAboveOne_ExitsWithUsageError(string factor)

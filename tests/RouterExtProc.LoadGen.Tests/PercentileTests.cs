@@ -51,16 +51,17 @@ public sealed class PercentileTests
     public void Errors_AreCountedButKeptOutOfTheLatencyHistogram()
     {
         var recorder = new RunRecorder();
-        recorder.Record(ExchangeOutcome.Routed("a"), 0, MicrosToTicks(100));
-        recorder.Record(ExchangeOutcome.Routed("b"), 0, MicrosToTicks(200));
-        recorder.Record(ExchangeOutcome.Routed("a"), 0, MicrosToTicks(300));
-        recorder.Record(ExchangeOutcome.Immediate(403), 0, MicrosToTicks(50));
+        recorder.Record(ExchangeOutcome.Routed("a", "code"), 0, MicrosToTicks(100));
+        recorder.Record(ExchangeOutcome.Routed("b", "general"), 0, MicrosToTicks(200));
+        recorder.Record(ExchangeOutcome.Routed("a", "code"), 0, MicrosToTicks(300));
+        recorder.Record(ExchangeOutcome.Immediate(403, "block"), 0, MicrosToTicks(50));
         recorder.Record(ExchangeOutcome.Grpc(Grpc.Core.StatusCode.DeadlineExceeded), 0, MicrosToTicks(5_000_000));
 
         Assert.That(recorder.Answered, Is.EqualTo(4));
         Assert.That(recorder.Errors, Is.EqualTo(1));
         Assert.That(recorder.Latency().MaxUs, Is.EqualTo(300));
         Assert.That(recorder.Models(), Is.EquivalentTo(new Dictionary<string, long> { ["a"] = 2, ["b"] = 1 }));
+        Assert.That(recorder.Decisions(), Is.EquivalentTo(new Dictionary<string, long> { ["code"] = 2, ["general"] = 1, ["block"] = 1 }));
         Assert.That(recorder.Outcomes(), Is.EquivalentTo(new Dictionary<string, long>
         {
             ["routed"] = 3, ["immediate:403"] = 1, ["grpc:DeadlineExceeded"] = 1,

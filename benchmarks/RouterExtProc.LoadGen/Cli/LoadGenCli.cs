@@ -37,8 +37,17 @@ internal static class LoadGenCli
             return UsageError;
         }
 
-        var invocation = new InvocationConfiguration { Output = console.Profile.Out.Writer, Error = error };
-        return await parsed.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+        var invocation = new InvocationConfiguration { Output = console.Profile.Out.Writer, Error = error, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return await parsed.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CorpusException ex)
+        {
+            // A corpus the user pointed at (or the committed one) cannot be used: say where, like any usage error.
+            await error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return UsageError;
+        }
     }
 
     internal static RootCommand Build(IAnsiConsole console, TextWriter error)
@@ -78,6 +87,7 @@ internal static class LoadGenCli
         public Option<TimeSpan> Warmup { get; } = Duration("--warmup", "unmeasured load before measuring", TimeSpan.FromSeconds(2));
         public Option<string> Authority { get; } = new("--authority") { Description = ":authority sent in request_headers", DefaultValueFactory = _ => "router.local" };
         public Option<string> ModelHeader { get; } = new("--model-header") { Description = "header the processor sets to select a model", DefaultValueFactory = _ => "x-selected-model" };
+        public Option<string> DecisionHeader { get; } = new("--decision-header") { Description = "header naming the routing decision (reported as the decision mix)", DefaultValueFactory = _ => "x-router-decision" };
         public Option<int?> RouterPid { get; } = new("--router-pid") { Description = "pid of the processor: report its CPU seconds and RSS from /proc" };
         public Option<string?> Name { get; } = new("--name") { Description = "scenario name in reports" };
         public Option<int> Seed { get; } = new("--seed") { Description = "seed for request order and Poisson gaps", DefaultValueFactory = _ => 12345 };
@@ -86,7 +96,7 @@ internal static class LoadGenCli
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Target, CorpusFile, SharedCorpus, Channels, ResponseHeaders, Timeout, Warmup, Authority, ModelHeader, RouterPid, Name, Seed, MaxInFlight, Arrival })
+            foreach (var option in new Option[] { Target, CorpusFile, SharedCorpus, Channels, ResponseHeaders, Timeout, Warmup, Authority, ModelHeader, DecisionHeader, RouterPid, Name, Seed, MaxInFlight, Arrival })
             {
                 command.Add(option);
             }
@@ -112,7 +122,7 @@ internal static class LoadGenCli
             MaxInFlight = parsed.GetValue(MaxInFlight),
             Arrival = parsed.GetValue(Arrival),
             Seed = parsed.GetValue(Seed),
-            Exchange = new ExchangeOptions(parsed.GetValue(Authority)!, parsed.GetValue(ModelHeader)!, parsed.GetValue(ResponseHeaders), parsed.GetValue(Timeout)),
+            Exchange = new ExchangeOptions(parsed.GetValue(Authority)!, parsed.GetValue(ModelHeader)!, parsed.GetValue(ResponseHeaders), parsed.GetValue(Timeout), parsed.GetValue(DecisionHeader)!),
         };
 
         public (IReadOnlyList<CorpusRequest> Requests, string Name) LoadCorpus(ParseResult parsed)

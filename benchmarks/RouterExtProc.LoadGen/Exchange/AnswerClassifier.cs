@@ -15,20 +15,20 @@ internal enum AnswerKind
     Mismatch,
 }
 
-/// <summary>The reading of one answer: its kind, the model header it set (if any) and the immediate status.</summary>
-internal readonly record struct Answer(AnswerKind Kind, string? Model, int HttpStatus, string? Problem);
+/// <summary>The reading of one answer: its kind, the model and decision headers it set (if any) and the immediate status.</summary>
+internal readonly record struct Answer(AnswerKind Kind, string? Model, int HttpStatus, string? Problem, string? Decision = null);
 
 /// <summary>Classifies processor answers the way Envoy's ext_proc filter treats them.</summary>
 internal static class AnswerClassifier
 {
-    public static Answer Classify(ProcessingResponse response, ProcessingRequest.RequestOneofCase sent, string modelHeader)
+    public static Answer Classify(ProcessingResponse response, ProcessingRequest.RequestOneofCase sent, string modelHeader, string decisionHeader = "x-router-decision")
     {
         var expected = ExpectedAnswer(sent);
         var actual = response.ResponseCase;
         if (actual == ProcessingResponse.ResponseOneofCase.ImmediateResponse)
         {
             var status = response.ImmediateResponse.Status is { } s ? (int)s.Code : 0;
-            return new Answer(AnswerKind.Immediate, null, status, null);
+            return new Answer(AnswerKind.Immediate, null, status, null, FindHeader(response.ImmediateResponse.Headers, decisionHeader));
         }
 
         if (actual != expected)
@@ -43,7 +43,7 @@ internal static class AnswerClassifier
             ProcessingResponse.ResponseOneofCase.RequestBody => response.RequestBody.Response,
             _ => null,
         };
-        return new Answer(AnswerKind.Continue, FindHeader(common?.HeaderMutation, modelHeader), 0, null);
+        return new Answer(AnswerKind.Continue, FindHeader(common?.HeaderMutation, modelHeader), 0, null, FindHeader(common?.HeaderMutation, decisionHeader));
     }
 
     public static ProcessingResponse.ResponseOneofCase ExpectedAnswer(ProcessingRequest.RequestOneofCase sent) => sent switch

@@ -13,7 +13,8 @@ namespace RouterExtProc.LoadGen.Exchange;
 /// <param name="ModelHeader">Header the processor sets to pick a model (x-selected-model).</param>
 /// <param name="SendResponseHeaders">Also send response_headers (:status 200), as a filter with response_header_mode SEND does.</param>
 /// <param name="Timeout">Deadline for the whole exchange (Envoy's message_timeout times the phases).</param>
-internal sealed record ExchangeOptions(string Authority, string ModelHeader, bool SendResponseHeaders, TimeSpan Timeout)
+/// <param name="DecisionHeader">Header naming the routing decision (reported as the decision mix).</param>
+internal sealed record ExchangeOptions(string Authority, string ModelHeader, bool SendResponseHeaders, TimeSpan Timeout, string DecisionHeader = "x-router-decision")
 {
     public static ExchangeOptions Default { get; } = new("router.local", "x-selected-model", false, TimeSpan.FromSeconds(5));
 }
@@ -58,6 +59,11 @@ internal sealed class EnvoyExchange(ExternalProcessor.ExternalProcessorClient cl
         {
             return new ExchangeResult(ExchangeOutcome.Grpc(ex.StatusCode), Stopwatch.GetTimestamp());
         }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or HttpRequestException)
+        {
+            // Transport failures outside gRPC's own status mapping still count as one failed exchange, not a crashed run.
+            return new ExchangeResult(ExchangeOutcome.Protocol("client " + ex.GetType().Name), Stopwatch.GetTimestamp());
+        }
     }
 
     private static async Task DrainAsync(AsyncDuplexStreamingCall<ProcessingRequest, ProcessingResponse> call, CancellationToken cancellationToken)
@@ -83,6 +89,7 @@ internal sealed class EnvoyExchange(ExternalProcessor.ExternalProcessorClient cl
         CancellationToken cancellationToken)
     {
         string? model = null;
+        string? decision = null;
 
         var headers = BuildRequestHeaders(request, requestId);
         var answer = await SendAndReadAsync(call, headers, cancellationToken).ConfigureAwait(false);
@@ -92,6 +99,7 @@ internal sealed class EnvoyExchange(ExternalProcessor.ExternalProcessorClient cl
         }
 
         model ??= answer.Model;
+        decision ??= answer.Decision;
 
         var body = new ProcessingRequest { RequestBody = new HttpBody { Body = request.Body, EndOfStream = true } };
         answer = await SendAndReadAsync(call, body, cancellationToken).ConfigureAwait(false);
@@ -101,6 +109,7 @@ internal sealed class EnvoyExchange(ExternalProcessor.ExternalProcessorClient cl
         }
 
         model = answer.Model ?? model;
+        decision = answer.Decision ?? decision;
 
         if (options.SendResponseHeaders)
         {
@@ -112,7 +121,7 @@ internal sealed class EnvoyExchange(ExternalProcessor.ExternalProcessorClient cl
         }
 
         var completed = Stopwatch.GetTimestamp();
-        return (model is null ? ExchangeOutcome.Passthrough : ExchangeOutcome.Routed(model), completed);
+        return (model is null ? ExchangeOutcome.Passthrough with { Decision = decision } : ExchangeOutcome.Routed(model, decision), completed);
     }
 
     private async Task<Answer> SendAndReadAsync(
@@ -126,11 +135,11 @@ internal sealed class EnvoyExchange(ExternalProcessor.ExternalProcessorClient cl
             return new Answer(AnswerKind.Mismatch, null, 0, $"stream ended before the {message.RequestCase} answer");
         }
 
-        return AnswerClassifier.Classify(call.ResponseStream.Current, message.RequestCase, options.ModelHeader);
+        return AnswerClassifier.Classify(call.ResponseStream.Current, message.RequestCase, options.ModelHeader, options.DecisionHeader);
     }
 
     private static ExchangeOutcome Finish(Answer answer) => answer.Kind == AnswerKind.Immediate
-        ? ExchangeOutcome.Immediate(answer.HttpStatus)
+        ? ExchangeOutcome.Immediate(answer.HttpStatus, answer.Decision)
         : ExchangeOutcome.Protocol(answer.Problem ?? "unexpected answer");
 
     private ProcessingRequest BuildRequestHeaders(CorpusRequest request, string requestId)

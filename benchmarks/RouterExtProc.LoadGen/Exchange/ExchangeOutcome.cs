@@ -27,15 +27,16 @@ internal readonly record struct ExchangeOutcome(
     string? Model = null,
     int HttpStatus = 0,
     StatusCode GrpcStatus = StatusCode.OK,
-    string? Problem = null)
+    string? Problem = null,
+    string? Decision = null)
 {
     public bool IsError => Kind is OutcomeKind.GrpcError or OutcomeKind.ProtocolError;
 
-    public static ExchangeOutcome Routed(string model) => new(OutcomeKind.Routed, Model: model);
+    public static ExchangeOutcome Routed(string model, string? decision = null) => new(OutcomeKind.Routed, Model: model, Decision: decision);
 
     public static readonly ExchangeOutcome Passthrough = new(OutcomeKind.Passthrough);
 
-    public static ExchangeOutcome Immediate(int status) => new(OutcomeKind.Immediate, HttpStatus: status);
+    public static ExchangeOutcome Immediate(int status, string? decision = null) => new(OutcomeKind.Immediate, HttpStatus: status, Decision: decision);
 
     public static ExchangeOutcome Grpc(StatusCode code) => new(OutcomeKind.GrpcError, GrpcStatus: code);
 

@@ -40,6 +40,7 @@ internal sealed class RunRecorder
     private readonly LongHistogram _latency = new(1, HighestTrackableMicros, 3);
     private readonly Dictionary<string, long> _outcomes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _decisions = new(StringComparer.Ordinal);
     private long _answered;
     private long _errors;
     private long _lastCompletion;
@@ -71,6 +72,11 @@ internal sealed class RunRecorder
                 {
                     _models[model] = _models.GetValueOrDefault(model) + 1;
                 }
+
+                if (outcome.Decision is { } decision)
+                {
+                    _decisions[decision] = _decisions.GetValueOrDefault(decision) + 1;
+                }
             }
 
             _outcomes[label] = _outcomes.GetValueOrDefault(label) + 1;
@@ -95,6 +101,15 @@ internal sealed class RunRecorder
         lock (_gate)
         {
             return new SortedDictionary<string, long>(_outcomes, StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>Requests per routing decision (the decision header), answered exchanges only.</summary>
+    public SortedDictionary<string, long> Decisions()
+    {
+        lock (_gate)
+        {
+            return new SortedDictionary<string, long>(_decisions, StringComparer.Ordinal);
         }
     }
 

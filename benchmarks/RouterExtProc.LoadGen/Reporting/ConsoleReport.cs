@@ -28,6 +28,11 @@ internal static class ConsoleReport
             table.AddRow("[red]errors by kind[/]", Markup.Escape(Mix(report.ErrorsByKind)));
         }
 
+        if (report.Decisions.Count > 0)
+        {
+            table.AddRow("decisions", Markup.Escape(Mix(report.Decisions)));
+        }
+
         if (report.Models.Count > 0)
         {
             table.AddRow("models", Markup.Escape(Mix(report.Models)));

@@ -36,10 +36,10 @@ internal static class MarkdownReport
         var mixes = runs.Where(r => r.Outcomes.Count > 0).ToList();
         if (mixes.Count > 0)
         {
-            sb.Append("\n| scenario | outcomes | models | errors by kind |\n|---|---|---|---|\n");
+            sb.Append("\n| scenario | outcomes | decisions | models | errors by kind |\n|---|---|---|---|---|\n");
             foreach (var run in mixes)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"| {run.Name} | {Mix(run.Outcomes)} | {Mix(run.Models)} | {Mix(run.ErrorsByKind)} |\n");
+                sb.Append(CultureInfo.InvariantCulture, $"| {run.Name} | {Mix(run.Outcomes)} | {Mix(run.Decisions)} | {Mix(run.Models)} | {Mix(run.ErrorsByKind)} |\n");
             }
         }
 

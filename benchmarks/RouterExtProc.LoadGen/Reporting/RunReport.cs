@@ -58,6 +58,9 @@ internal sealed record RunReport
     /// <summary>The error labels of <see cref="Outcomes"/> only.</summary>
     public SortedDictionary<string, long> ErrorsByKind { get; init; } = [];
 
+    /// <summary>Requests per routing decision (x-router-decision), when the processor names it.</summary>
+    public SortedDictionary<string, long> Decisions { get; init; } = [];
+
     /// <summary>Requests per selected model (x-selected-model).</summary>
     public SortedDictionary<string, long> Models { get; init; } = [];
 
