@@ -122,6 +122,14 @@ public sealed class BoundedRunTests
         var svg = await File.ReadAllTextAsync(Path.Combine(_dir, "tiny.svg"));
         Assert.That(svg, Does.StartWith("<svg").Or.Contain("<svg"));
         Assert.That(svg, Does.Contain("p99"));
+
+        // The plot can be redrawn from the JSON alone.
+        var redrawn = Path.Combine(_dir, "redrawn");
+        Directory.CreateDirectory(redrawn);
+        var report = await CliHarness.RunAsync("report", Path.Combine(_dir, "tiny.json"), "--plot-dir", redrawn);
+        Assert.That(report.ExitCode, Is.EqualTo(LoadGenCli.Ok), report.Error);
+        Assert.That(report.Output, Does.Contain("| 50.0 |"));
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(redrawn, "tiny.svg")), Does.Contain("latency (ms, log scale)"));
     }
 
     [Test]

@@ -306,9 +306,11 @@ internal static class LoadGenCli
         var files = new Argument<FileInfo[]>("files") { Description = "result JSON files", Arity = ArgumentArity.OneOrMore };
         var baseline = new Option<string?>("--baseline") { Description = "name of the run (in these files) the ratio columns compare against" };
         var output = new Option<FileInfo?>("--out", "-o") { Description = "write markdown here instead of stdout" };
+        var plotDir = new Option<DirectoryInfo?>("--plot-dir") { Description = "also (re)draw <name>.svg here for every sweep file" };
         command.Add(files);
         command.Add(baseline);
         command.Add(output);
+        command.Add(plotDir);
         files.AcceptExistingOnly();
         command.SetAction(async (parsed, ct) =>
         {
@@ -347,6 +349,10 @@ internal static class LoadGenCli
             foreach (var sweep in sweeps)
             {
                 markdown.Append(MarkdownReport.Sweep(sweep)).Append('\n');
+                if (parsed.GetValue(plotDir) is { } dir)
+                {
+                    SweepPlot.WriteSvg(sweep, Path.Combine(dir.FullName, sweep.Name + ".svg"));
+                }
             }
 
             if (parsed.GetValue(output) is { } outFile)
