@@ -62,7 +62,7 @@ public class StreamBenchmarks
     [Benchmark]
     public async Task<ProcessingResponse?> HeadersAndBody()
     {
-        using var stream = new ExtProcStream(_runtime, NullLogger.Instance, new ResponseCapture(_runtime.Cache, NullLogger.Instance, TimeProvider.System, null));
+        using var stream = new ExtProcStream(_runtime, NullLogger.Instance, new ResponseCapture(_runtime.Cache, NullLogger.Instance, TimeProvider.System));
         await stream.HandleAsync(_headers, CancellationToken.None);
         var answer = await stream.HandleAsync(_body, CancellationToken.None);
         return answer.Response;
