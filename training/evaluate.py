@@ -175,9 +175,9 @@ def main():
     torch.set_num_threads(1)
     t0 = time.time()
     T = test_sets()
-    B = baseline(T)
-    print("baseline ready", round(time.time() - t0), "s", flush=True)
     if "--baseline-only" in os.sys.argv:
+        baseline(T)
+        print("baseline ready", round(time.time() - t0), "s", flush=True)
         return
     model, ck = load_model()
     tok = tokenizer()
@@ -191,6 +191,16 @@ def main():
                 memo[t] = (d[i], s[i], e[i], p[i])
         return [memo[t] for t in texts]
 
+    # all model outputs first (one length-sorted pass), then the baseline (cached by a --baseline-only run; with
+    # --wait-baseline, wait for that run to finish instead of fitting it a second time)
+    everything = [t for _, texts, _ in T["domain"] + T["safety"] for t in texts] + [r["text"] for r in T["pii_test"]]
+    everything += [t for pairs in T["emb_train"] + T["emb_test"] for pair in pairs for t in pair]
+    run(everything)
+    print("model outputs ready", len(memo), "texts", round(time.time() - t0), "s", flush=True)
+    cache = os.path.join(OUT, "baseline.json")
+    while "--wait-baseline" in os.sys.argv and not QUICK and not os.path.exists(cache):
+        time.sleep(10)
+    B = baseline(T)
     res = {"model": {"steps": ck.get("steps"), "epochs": ck.get("epochs"),
                      "train_minutes": round(ck.get("train_seconds", 0) / 60, 1), "config": ck["cfg"],
                      "vocab": ck["vocab"]}}
@@ -228,6 +238,15 @@ def main():
                      "baseline_recall_flagged": round(float((pb != 0).mean()), 4)}
         saf[name] = entry
         print(name, entry, flush=True)
+    # Diagnostic only (chosen on the test sets, so not a claim): the p(benign) cut that flags <= 1% of all held-out
+    # benign prompts, and the attack recall it would leave -- how far the score ranking is from the target.
+    pb_benign = np.concatenate([[o[1][0] for o in run(t)] for n, t, lab in T["safety"] if lab == 0])
+    cut = float(np.quantile(pb_benign, 0.01))
+    diag = {"p_benign_cut": round(cut, 4)}
+    for name, texts, lab in T["safety"]:
+        if lab != 0:
+            diag[name + " recall"] = round(float(np.mean([o[1][0] < cut for o in run(texts)])), 4)
+    saf["diagnostic_1pct_fpr_cut_chosen_on_test"] = diag
     res["safety"] = saf
 
     # PII entity-level F1 (exact type + token span)

@@ -57,7 +57,7 @@ def main():
         return correct / len(test), strong_calls / len(test)
 
     rows = [("always cheap", "-", acc(test, cheap), 0.0), ("always strong", "-", acc(test, strong), 1.0)]
-    for margin in (0.10, 0.15, 0.20):
+    for margin in (0.10, 0.22, 0.25, 0.28):
         a, s = evaluate(lambda r: pred[str(r["question_id"])], margin)
         rows.append(("route by predicted domain", f"{margin:.2f}", a, s))
         a, s = evaluate(lambda r: r["category"], margin)

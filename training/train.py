@@ -96,6 +96,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget-min", type=float, default=45.0)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--resume", action="store_true", help="continue from training/out/model.pt (second, shorter run)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(SEED)
@@ -109,6 +110,13 @@ def main():
         assert e.shape == (vocab, CFG["emb"])
         model.word.weight.data.copy_(torch.from_numpy(e))
         print("embeddings initialised from", init)
+    prev_steps, prev_seconds = 0, 0.0
+    if args.resume:
+        ck = torch.load(os.path.join(OUT, "model.pt"))
+        model.load_state_dict(ck["state"])
+        prev_steps, prev_seconds = ck.get("total_steps", ck["steps"]), ck.get("total_seconds", ck.get("train_seconds", 0))
+        rng = random.Random(SEED + 1)
+        print("resumed after", prev_steps, "steps")
     print("params", sum(p.numel() for p in model.parameters()))
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "word" not in n and "pos" not in n]
     other = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "word" not in n and "pos" not in n)]
@@ -128,7 +136,7 @@ def main():
             if frac >= 1.0:
                 done = True
                 break
-            lr = args.lr * min(1.0, (step + 1) / 150) * 0.5 * (1 + math.cos(math.pi * frac))
+            lr = args.lr * min(1.0, (step + 1) / (30 if args.resume else 150)) * 0.5 * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:
                 g["lr"] = lr
             ids, mask, dom, saf, pii, pair = collate(batch)
@@ -163,11 +171,13 @@ def main():
                 print(f"step {step} ep {epoch} {el/60:.1f}min lr {lr:.2e} tok/s {tokens/el:.0f} "
                       + " ".join(f"{k} {np.mean(v[-25:]):.3f}" for k, v in stats.items() if v), flush=True)
             if time.time() - last_save > 300:
-                torch.save({"state": model.state_dict(), "cfg": CFG, "vocab": vocab, "steps": step}, os.path.join(OUT, "model.pt"))
+                torch.save({"state": model.state_dict(), "cfg": CFG, "vocab": vocab, "steps": prev_steps + step,
+                            "train_seconds": prev_seconds + time.time() - start}, os.path.join(OUT, "model.pt"))
                 last_save = time.time()
     el = time.time() - start
-    torch.save({"state": model.state_dict(), "cfg": CFG, "vocab": vocab, "steps": step, "epochs": epoch,
-                "train_seconds": el}, os.path.join(OUT, "model.pt"))
+    torch.save({"state": model.state_dict(), "cfg": CFG, "vocab": vocab, "steps": prev_steps + step,
+                "epochs": epoch, "train_seconds": prev_seconds + el, "runs": 2 if args.resume else 1},
+               os.path.join(OUT, "model.pt"))
     print(f"done steps {step} epochs {epoch} minutes {el/60:.1f} tokens {tokens}", flush=True)
 
 
