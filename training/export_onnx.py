@@ -53,6 +53,22 @@ def main():
     model, ck = load_model()
     tok = tokenizer()
     ids, mask = pad_batch([tok.encode(t) for t in REFERENCE_TEXTS], tok.pad)
+    # Reference outputs: each text alone (no padding), fp32 PyTorch. Computed BEFORE torch.onnx.export, which
+    # leaves the module in a state whose eager outputs no longer match the exported graph (seen here: logits
+    # off by ~0.5 while ONNX Runtime matched the freshly loaded checkpoint exactly).
+    refs = []
+    with torch.no_grad():
+        for t in REFERENCE_TEXTS:
+            one = tok.encode(t)
+            i, m = pad_batch([one], tok.pad)
+            d, s, p, e = model(i, m)
+            refs.append({"text": t, "input_ids": one,
+                         "domain_logits": [round(x, 5) for x in d[0].tolist()],
+                         "safety_logits": [round(x, 5) for x in s[0].tolist()],
+                         "pii_logits": [[round(x, 4) for x in row] for row in p[0].tolist()],
+                         "embedding": [round(x, 6) for x in e[0].tolist()],
+                         "domain": DOMAINS[int(d[0].argmax())], "safety": SAFETY[int(s[0].argmax())],
+                         "pii_tags": [PII_TAGS[int(k)] for k in p[0].argmax(-1)]})
     path = os.path.join(MODEL_DIR, "model.onnx")
     with torch.no_grad():
         torch.onnx.export(Named(model), (ids, mask), path, opset_version=14,
@@ -69,20 +85,6 @@ def main():
     with open(os.path.join(MODEL_DIR, "tokenizer_config.json"), "w") as f:
         json.dump({"do_lower_case": True}, f)
 
-    # Reference outputs: each text alone (no padding), fp32 PyTorch.
-    refs = []
-    with torch.no_grad():
-        for t in REFERENCE_TEXTS:
-            one = tok.encode(t)
-            i, m = pad_batch([one], tok.pad)
-            d, s, p, e = model(i, m)
-            refs.append({"text": t, "input_ids": one,
-                         "domain_logits": [round(x, 5) for x in d[0].tolist()],
-                         "safety_logits": [round(x, 5) for x in s[0].tolist()],
-                         "pii_logits": [[round(x, 4) for x in row] for row in p[0].tolist()],
-                         "embedding": [round(x, 6) for x in e[0].tolist()],
-                         "domain": DOMAINS[int(d[0].argmax())], "safety": SAFETY[int(s[0].argmax())],
-                         "pii_tags": [PII_TAGS[int(k)] for k in p[0].argmax(-1)]})
     with open(os.path.join(MODEL_DIR, "reference_outputs.json"), "w") as f:
         json.dump({"note": "PyTorch fp32 outputs of training/out/model.pt; compare ONNX Runtime within 1e-3 "
                            "(fp32 model.onnx) or argmax/cosine for model.int8.onnx",

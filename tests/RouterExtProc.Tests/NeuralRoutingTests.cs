@@ -99,6 +99,25 @@ public sealed class NeuralRoutingTests
     }
 
     [Test]
+    public async Task DebugHeader_WhenExplainIsAllowed_AddsACompactExplainHeaderForTheClient()
+    {
+        var exchange = await _server.Envoy.SendAsync(
+            EnvoyFrames.RequestHeaders(extra: [("x-router-debug", "1")]),
+            EnvoyFrames.RequestBody(EnvoyFrames.Chat("What is the derivative of sin(x)?")),
+            EnvoyFrames.ResponseHeaders());
+
+        string? explain = exchange.ResponseHeader("x-router-explain");
+        Assert.That(explain, Is.Not.Null.And.Not.Empty);
+        Assert.That(explain, Does.Contain("domain"));
+
+        var plain = await _server.Envoy.SendAsync(
+            EnvoyFrames.RequestHeaders(),
+            EnvoyFrames.RequestBody(EnvoyFrames.Chat("What is the derivative of sin(x)?")),
+            EnvoyFrames.ResponseHeaders());
+        Assert.That(plain.ResponseHeader("x-router-explain"), Is.Null, "only requests carrying the debug header get it");
+    }
+
+    [Test]
     public async Task Explain_ShowsTheNeuralSignalsWithLabels()
     {
         using var response = await _server.Admin.PostAsync("/v1/router/explain",

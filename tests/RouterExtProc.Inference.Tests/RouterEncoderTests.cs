@@ -1,0 +1,110 @@
+using System.Numerics.Tensors;
+using System.Text.Json;
+using RouterExtProc.Core.Config;
+using RouterExtProc.Core.Inference;
+
+namespace RouterExtProc.Inference.Tests;
+
+/// <summary>
+/// The shipped models/router-encoder through ONNX Runtime against PyTorch's reference outputs (written by
+/// training/export_onnx.py): fp32 within the card's tolerance, int8 agreeing on the answer.
+/// </summary>
+public sealed class RouterEncoderTests
+{
+    private sealed record Case(string Text, long[] Ids, float[] Domain, float[] Safety, float[] Embedding);
+
+    private static string ModelDir()
+    {
+        for (DirectoryInfo? dir = new(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "RouterExtProc.sln")))
+            {
+                return Path.Combine(dir.FullName, "models", "router-encoder");
+            }
+        }
+
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    private static (double Tolerance, List<Case> Cases) Reference()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(ModelDir(), "reference_outputs.json")));
+        static float[] Floats(JsonElement e) => [.. e.EnumerateArray().Select(x => x.GetSingle())];
+        var cases = doc.RootElement.GetProperty("cases").EnumerateArray()
+            .Select(c => new Case(
+                c.GetProperty("text").GetString()!,
+                [.. c.GetProperty("input_ids").EnumerateArray().Select(x => x.GetInt64())],
+                Floats(c.GetProperty("domain_logits")),
+                Floats(c.GetProperty("safety_logits")),
+                Floats(c.GetProperty("embedding"))))
+            .ToList();
+        return (doc.RootElement.GetProperty("tolerance_fp32").GetDouble(), cases);
+    }
+
+    private static Task<TextAnalyzer> LoadAsync(string file) => TestPaths.CreateAsync(new InferenceModelConfig
+    {
+        Name = "router",
+        Kind = "onnx",
+        Path = ModelDir(),
+        File = file,
+        Timeout = TimeSpan.FromSeconds(30),
+        WarmupRuns = 1,
+    });
+
+    private static float[] Softmax(float[] logits)
+    {
+        var p = new float[logits.Length];
+        TensorPrimitives.SoftMax(logits, p);
+        return p;
+    }
+
+    private static float[] Normalise(float[] v)
+    {
+        float[] copy = [.. v];
+        TensorPrimitives.Divide(copy, TensorPrimitives.Norm(copy), copy);
+        return copy;
+    }
+
+    [Test]
+    public void Tokenizer_ProducesTheIdsPyTorchWasGiven()
+    {
+        var tokenizer = Tokenization.WordPieceTokenizer.Load(Path.Combine(ModelDir(), "vocab.txt"), lowerCase: true);
+        foreach (var c in Reference().Cases)
+        {
+            using var buffer = new Tokenization.TokenBuffer(130);
+            tokenizer.Encode(c.Text, 128, buffer);
+            Assert.That(buffer.Ids.ToArray(), Is.EqualTo(c.Ids), c.Text);
+        }
+    }
+
+    [Test]
+    public async Task Fp32_OnnxRuntimeEqualsPyTorch()
+    {
+        var (tolerance, cases) = Reference();
+        await using var analyzer = await LoadAsync("model.onnx");
+        foreach (var c in cases)
+        {
+            var result = await analyzer.AnalyzeAsync("router", c.Text, CancellationToken.None);
+            Assert.That(result.Status, Is.EqualTo(AnalysisStatus.Ok));
+            Assert.That(result.Heads["domain"].Probabilities, Is.EqualTo(Softmax(c.Domain)).Within(tolerance), c.Text);
+            Assert.That(result.Heads["safety"].Probabilities, Is.EqualTo(Softmax(c.Safety)).Within(tolerance), c.Text);
+            Assert.That(result.Heads["embedding"].Embedding, Is.EqualTo(Normalise(c.Embedding)).Within(tolerance), c.Text);
+        }
+    }
+
+    [Test]
+    public async Task Int8_AgreesWithPyTorchOnTheAnswer()
+    {
+        var (_, cases) = Reference();
+        await using var analyzer = await LoadAsync("model.int8.onnx");
+        foreach (var c in cases)
+        {
+            var result = await analyzer.AnalyzeAsync("router", c.Text, CancellationToken.None);
+            Assert.That(result.Status, Is.EqualTo(AnalysisStatus.Ok));
+            Assert.That(result.Heads["domain"].TopIndex, Is.EqualTo(TensorPrimitives.IndexOfMax(c.Domain)), c.Text);
+            Assert.That(result.Heads["safety"].TopIndex, Is.EqualTo(TensorPrimitives.IndexOfMax(c.Safety)), c.Text);
+            float cosine = TensorPrimitives.Dot(result.Heads["embedding"].Embedding!, Normalise(c.Embedding));
+            Assert.That(cosine, Is.GreaterThan(0.95f), c.Text);
+        }
+    }
+}
