@@ -40,7 +40,9 @@ internal sealed class RouterRuntime
     public ISemanticCache? Cache { get; init; }
 
     public bool IsOwnedHeader(string name) =>
-        OwnedHeaders.Contains(name) || name.StartsWith(RouterHeaders.Prefix, StringComparison.OrdinalIgnoreCase);
+        OwnedHeaders.Contains(name) ||
+        (name.StartsWith(RouterHeaders.Prefix, StringComparison.OrdinalIgnoreCase) &&
+         !string.Equals(name, Server.DebugHeader, StringComparison.OrdinalIgnoreCase)); // the debug header is a client's request, not a spoof
 }
 
 /// <summary>Where streams get the current runtime.</summary>
