@@ -216,3 +216,52 @@ public class LexicalBenchmarks
         return _probabilities[0];
     }
 }
+
+/// <summary>
+/// The shipped models/router-encoder on one 128-token request, one intra-op thread (one core): fp32 (the baseline)
+/// vs int8. This is the number the model card's latency target (p50 ≤ 5 ms) is about.
+/// </summary>
+[MemoryDiagnoser]
+public class EncoderLatencyBenchmarks
+{
+    private TextAnalyzer _analyzer = null!;
+    private OnnxEncoder _encoder = null!;
+    private BatchBuffers _buffers = null!;
+    private TokenBuffer[] _items = [];
+    private AnalysisResult[] _results = [];
+
+    [Params("model.onnx", "model.int8.onnx")]
+    public string File { get; set; } = "model.onnx";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var config = BenchModels.Encoder("bench", 1) with
+        {
+            Path = Path.Combine(BenchModels.RepositoryRoot(), "models", "router-encoder"),
+            File = File,
+            MaxTokens = 128,
+        };
+        _analyzer = BenchModels.Create(config);
+        _encoder = ((BatchScheduler)_analyzer.RunnerOf("bench")).Encoder;
+        _buffers = _encoder.CreateBuffers(1);
+        _items = [new TokenBuffer(_encoder.MaxTokens)];
+        _results = new AnalysisResult[1];
+        string longText = string.Join(' ', Enumerable.Repeat(BenchModels.Prompts[3], 10));
+        _encoder.Tokenizer.Encode(longText, 128, _items[0]);
+        if (_items[0].Count != 128)
+        {
+            throw new InvalidOperationException($"expected a 128-token input, got {_items[0].Count}");
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _analyzer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    [Benchmark]
+    public AnalysisResult OneRequest128Tokens()
+    {
+        _encoder.Run(_items, _buffers, _results);
+        return _results[0];
+    }
+}
