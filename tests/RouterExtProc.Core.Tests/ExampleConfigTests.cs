@@ -19,7 +19,8 @@ public sealed class ExampleConfigTests
         public override string ToString() => Table + "#" + Index + " " + (Prompt.Length > 40 ? Prompt[..40] + "…" : Prompt);
     }
 
-    private static readonly TestPluginFactory NoPlugins = new();
+    // The real factory: example configs use real plugins, and their options must validate too.
+    private static readonly RouterExtProc.Core.Plugins.PluginFactory Plugins = new();
 
     internal static string RepoRoot()
     {
@@ -81,8 +82,8 @@ public sealed class ExampleConfigTests
     public async Task CaseTable_RoutesEveryRequestAsExpected(string file)
     {
         var (configPath, cases) = ReadTable(file);
-        var config = RouterConfigLoader.Load(Path.Combine(RepoRoot(), configPath), NoPlugins);
-        var pipeline = RoutingPipeline.Create(config, NoPlugins, new RouterServices());
+        var config = RouterConfigLoader.Load(Path.Combine(RepoRoot(), configPath), Plugins);
+        var pipeline = RoutingPipeline.Create(config, Plugins, new RouterServices());
         Assert.That(cases, Has.Count.GreaterThanOrEqualTo(20), "each table holds at least 20 requests");
         var failures = new List<string>();
         foreach (var c in cases)
@@ -121,7 +122,7 @@ public sealed class ExampleConfigTests
         foreach (string example in Directory.GetFiles(Path.Combine(RepoRoot(), "config", "examples"), "*.yaml"))
         {
             string relative = Path.GetRelativePath(RepoRoot(), example).Replace('\\', '/');
-            Assert.DoesNotThrow(() => RouterConfigLoader.Load(example, NoPlugins), relative);
+            Assert.DoesNotThrow(() => RouterConfigLoader.Load(example, Plugins), relative);
             if (!relative.EndsWith("models-and-safety.yaml", StringComparison.Ordinal))
             {
                 Assert.That(tables, Does.Contain(relative), "no case table for " + relative);
@@ -133,7 +134,7 @@ public sealed class ExampleConfigTests
     public void EmbeddedDefault_IsTheShippedRouterYaml()
     {
         Assert.That(RouterConfigLoader.EmbeddedDefaultYaml(), Is.EqualTo(File.ReadAllText(Path.Combine(RepoRoot(), "config", "router.yaml"))));
-        var config = RouterConfigLoader.LoadEmbeddedDefault(NoPlugins);
+        var config = RouterConfigLoader.LoadEmbeddedDefault(Plugins);
         Assert.That((config.Server.BindAddress, config.Server.GrpcPort, config.Server.AdminPort, config.Inference.Models.Count, config.State.Backend),
             Is.EqualTo(("0.0.0.0", 50051, 9190, 0, "memory")));
     }
