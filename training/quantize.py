@@ -70,7 +70,7 @@ def quantize_model(src: str, dst: str, min_elements: int = 256) -> int:
             continue
 
         q, scale = _per_column_int8(weight)
-        base = (node.name or node.output[0]).replace("/", "_").strip("_") + "_q"
+        base = (node.name or node.output[0]).replace("/", "_").replace(".", "_").strip("_") + "_q"
         q_name, s_name, z_name = base + "_w", base + "_scale", base + "_zp"
         new_inits.append(numpy_helper.from_array(q, q_name))
         new_inits.append(numpy_helper.from_array(scale, s_name))
