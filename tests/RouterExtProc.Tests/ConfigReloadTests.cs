@@ -68,3 +68,32 @@ public sealed class ConfigReloadTests
         return false;
     }
 }
+
+/// <summary>Which reloads need a restart: only changes to what startup fixed (listeners, inference, state).</summary>
+[TestFixture]
+public sealed class RestartDetectionTests
+{
+    private static RouterExtProc.Core.Config.RouterConfig Load(string yaml) =>
+        RouterExtProc.Core.Config.RouterConfigLoader.LoadFromString(yaml, "test.yaml", new RouterExtProc.Core.Plugins.PluginFactory());
+
+    private const string Base = """
+        server: {grpc_port: 50051, admin_port: 9190, auto_model_names: [auto, router]}
+        models: [{name: small, provider_model_id: s}]
+        decisions: [{name: general, priority: 0, models: [small]}]
+        default_decision: general
+        state: {backend: redis, redis: {endpoints: ['127.0.0.1:6379']}}
+        """;
+
+    [Test]
+    public void SameFileLoadedTwice_DoesNotNeedARestart() =>
+        Assert.That(RouterExtProc.Hosting.ConfigRuntimeSource.RequiresRestart(Load(Base), Load(Base)), Is.False);
+
+    [Test]
+    public void RoutingOnlyChange_DoesNotNeedARestart() =>
+        Assert.That(RouterExtProc.Hosting.ConfigRuntimeSource.RequiresRestart(Load(Base), Load(Base.Replace("priority: 0", "priority: 5", StringComparison.Ordinal))), Is.False);
+
+    [TestCase("grpc_port: 50051", "grpc_port: 50052")]
+    [TestCase("127.0.0.1:6379", "127.0.0.1:6380")]
+    public void ListenerOrStateChange_NeedsARestart(string from, string to) =>
+        Assert.That(RouterExtProc.Hosting.ConfigRuntimeSource.RequiresRestart(Load(Base), Load(Base.Replace(from, to, StringComparison.Ordinal))), Is.True);
+}

@@ -120,6 +120,7 @@ internal sealed class ConfigRuntimeSource : IRouterRuntimeSource
     private readonly TextAnalyzer? _analyzer;
     private readonly StateBackend _state;
     private readonly ILogger _logger;
+    private readonly RouterConfig _startup;
     private CachedRuntime? _cached;
 
     private sealed record CachedRuntime(RouterSnapshot Snapshot, RouterRuntime Runtime);
@@ -130,6 +131,7 @@ internal sealed class ConfigRuntimeSource : IRouterRuntimeSource
         _analyzer = analyzer;
         _state = state;
         _logger = logger;
+        _startup = store.Current.Config;
         _store.Changed += OnChanged;
     }
 
@@ -171,13 +173,21 @@ internal sealed class ConfigRuntimeSource : IRouterRuntimeSource
 
     private void OnChanged(RouterSnapshot snapshot)
     {
-        var previous = Volatile.Read(ref _cached)?.Snapshot.Config;
-        if (previous is not null &&
-            (previous.Server != snapshot.Config.Server || !ReferenceEquals(previous.Inference, snapshot.Config.Inference) && previous.Inference.Models.Count + snapshot.Config.Inference.Models.Count > 0 || previous.State != snapshot.Config.State))
+        if (RequiresRestart(_startup, snapshot.Config))
         {
             HostLog.RestartNeeded(_logger, snapshot.Version);
         }
     }
+
+    /// <summary>
+    /// True when <paramref name="next"/> changes what was fixed at startup (listeners, inference models, state store).
+    /// Compared by value as JSON: the records hold lists, whose record equality is by reference, so a reload of an
+    /// unchanged file would otherwise always look changed.
+    /// </summary>
+    internal static bool RequiresRestart(RouterConfig startup, RouterConfig next) =>
+        Json(startup.Server) != Json(next.Server) || Json(startup.Inference) != Json(next.Inference) || Json(startup.State) != Json(next.State);
+
+    private static string Json<T>(T value) => System.Text.Json.JsonSerializer.Serialize(value);
 }
 
 internal static partial class HostLog
