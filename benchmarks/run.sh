@@ -7,7 +7,7 @@
 #
 # Knobs (environment): DURATION=15s WARMUP=3s CONCURRENCY=16 CHANNELS=2 SWEEP_START=100 SWEEP_FACTOR=1.6
 #   SWEEP_MAX=20000 SWEEP_STEP=4s SWEEP_P99_LIMIT_MS=100 READY_TIMEOUT=180 RESULTS_DIR=benchmarks/results OUT=benchmarks/RESULTS.md
-#   HEURISTIC_CONFIG=config/router.yaml NEURAL_CONFIG=config/examples/models-and-safety.yaml
+#   HEURISTIC_CONFIG=config/examples/heuristic.yaml NEURAL_CONFIG=config/examples/models-and-safety.yaml
 #   ROUTER_DLL=src/RouterExtProc/bin/Release/net10.0/RouterExtProc.dll SKIP_BUILD=1 LOG_DIR=<dir, default: a new temp dir>
 set -euo pipefail
 
@@ -26,7 +26,7 @@ SWEEP_P99_LIMIT_MS="${SWEEP_P99_LIMIT_MS:-100}"
 READY_TIMEOUT="${READY_TIMEOUT:-180}"
 RESULTS_DIR="${RESULTS_DIR:-benchmarks/results}"
 OUT="${OUT:-benchmarks/RESULTS.md}"
-HEURISTIC_CONFIG="${HEURISTIC_CONFIG:-config/router.yaml}"
+HEURISTIC_CONFIG="${HEURISTIC_CONFIG:-config/examples/heuristic.yaml}"
 NEURAL_CONFIG="${NEURAL_CONFIG:-config/examples/models-and-safety.yaml}"
 ROUTER_DLL="${ROUTER_DLL:-src/RouterExtProc/bin/Release/net10.0/RouterExtProc.dll}"
 LOADGEN_DLL="benchmarks/RouterExtProc.LoadGen/bin/Release/net10.0/RouterExtProc.LoadGen.dll"

@@ -11,7 +11,7 @@ namespace RouterExtProc.Benchmarks;
 
 /// <summary>
 /// One whole ext_proc exchange in process (no gRPC, no network): request_headers then the buffered body through
-/// <see cref="ExtProcStream"/> with the runtime built from config/router.yaml (heuristic signals, in-memory state),
+/// <see cref="ExtProcStream"/> with the runtime built from config/examples/heuristic.yaml (heuristic signals, in-memory state),
 /// against parsing the same body alone (the baseline): the ratio is what routing adds on top of reading the request.
 /// Run: dotnet run -c Release --project benchmarks/RouterExtProc.Benchmarks -- --filter '*StreamBenchmarks*' --job short
 /// </summary>
@@ -74,13 +74,13 @@ public class StreamBenchmarks
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "config", "router.yaml");
+            var candidate = Path.Combine(dir.FullName, "config", "examples", "heuristic.yaml");
             if (File.Exists(candidate))
             {
                 return candidate;
             }
         }
 
-        throw new FileNotFoundException("config/router.yaml not found above " + AppContext.BaseDirectory);
+        throw new FileNotFoundException("config/examples/heuristic.yaml not found above " + AppContext.BaseDirectory);
     }
 }

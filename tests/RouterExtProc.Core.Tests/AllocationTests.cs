@@ -11,7 +11,8 @@ public sealed class AllocationTests
     [Test]
     public void Decide_OverHeuristicSignals_AllocatesNothingOnceWarm()
     {
-        var config = RouterConfigLoader.LoadEmbeddedDefault(new TestPluginFactory());
+        // The heuristic example: the default config also has neural signals, which go async by design.
+        var config = RouterConfigLoader.Load(Path.Combine(ExampleConfigTests.RepoRoot(), "config", "examples", "heuristic.yaml"), new TestPluginFactory());
         var signals = SignalFactory.Create(config, new RouterServices());
         var plan = new DecisionPlan(config, signals, TimeProvider.System);
         var context = Requests.Context("Please write a python function that parses this log file and counts the errors");
