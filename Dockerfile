@@ -7,7 +7,8 @@
 # The image runs as the non-root "app" user (uid 1654) and writes nothing outside /tmp, so it runs with
 # readOnlyRootFilesystem (mount an emptyDir at /tmp). Config (/app/config/router.yaml) and models (/app/models)
 # are baked in from the repository and can be replaced by mounts at the same paths; the config's relative model
-# paths (../models/...) then keep working. Ports: 50051 gRPC (ext_proc + grpc.health.v1, h2c), 9190 admin HTTP.
+# paths (../models/...) then keep working. The default config routes with models/router-encoder (int8), so a
+# replacement models mount must hold it too. Ports: 50051 gRPC (ext_proc + grpc.health.v1, h2c), 9190 admin HTTP.
 # Not built in this repository's CI (no Docker engine there): see docs/deployment.md.
 
 ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
@@ -31,6 +32,8 @@ RUN dotnet restore src/RouterExtProc/RouterExtProc.csproj -r ${RID} -p:OnnxRunti
 COPY proto/ proto/
 COPY src/ src/
 COPY config/ config/
+# The host project copies the encoder the default config routes with into its publish output (models/router-encoder).
+COPY models/router-encoder/ models/router-encoder/
 RUN dotnet publish src/RouterExtProc/RouterExtProc.csproj -c Release -r ${RID} --self-contained false --no-restore \
       -p:OnnxRuntimeGpu=${ONNX_GPU} -p:UseAppHost=false -o /app
 
@@ -43,6 +46,7 @@ COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY proto/ proto/
 COPY src/ src/
 COPY config/ config/
+COPY models/router-encoder/ models/router-encoder/
 RUN dotnet publish src/RouterExtProc/RouterExtProc.csproj -c Release -r ${RID} --self-contained true \
       -p:OnnxRuntimeGpu=true -o /app
 
@@ -66,7 +70,8 @@ CMD ["--config", "/app/config/router.yaml"]
 FROM ${RUNTIME_IMAGE} AS runtime
 WORKDIR /app
 COPY --from=build /app ./
-# The default config and models, at the paths the chart mounts over (config's model paths are relative to it).
+# The default config and every shipped model (the publish above holds only the default's encoder; the examples use
+# the others), at the paths the chart mounts over (config's model paths are relative to it).
 COPY config/ /app/config/
 COPY models/ /app/models/
 # The router binds its own listeners from the config; clear the image's default ASPNETCORE_HTTP_PORTS=8080 so

@@ -72,9 +72,20 @@ public static class RouterConfigLoader
         return reader.ReadToEnd();
     }
 
-    /// <summary>Loads the embedded default config (heuristic only: no inference models, memory state).</summary>
+    /// <summary>
+    /// Where the embedded default's relative paths resolve: <c>config/</c> under <see cref="AppContext.BaseDirectory"/>,
+    /// the folder the build copies config/router.yaml to. Its <c>../models/...</c> paths then name the models the host
+    /// copies to <c>&lt;app&gt;/models</c>, the same files they name in the repository and in the image. Not the
+    /// current directory: a service started from anywhere must find the models that ship beside its binary.
+    /// </summary>
+    public static string EmbeddedDefaultDirectory => Path.Combine(AppContext.BaseDirectory, "config");
+
+    /// <summary>
+    /// Loads the embedded default config (keyword signals OR'ed with the shipped router-encoder's domain head, memory
+    /// state); relative model paths resolve against <see cref="EmbeddedDefaultDirectory"/>.
+    /// </summary>
     public static RouterConfig LoadEmbeddedDefault(IPluginFactory pluginFactory) =>
-        LoadFromString(EmbeddedDefaultYaml(), "embedded:config/router.yaml", pluginFactory, null);
+        LoadFromString(EmbeddedDefaultYaml(), "embedded:config/router.yaml", pluginFactory, EmbeddedDefaultDirectory);
 
     internal static RouterConfig LoadFromString(string yaml, string fileName, IPluginFactory pluginFactory, string? baseDirectory)
     {
