@@ -1,12 +1,20 @@
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
 using RouterExtProc.Core.Config;
+using RouterExtProc.Core.Plugins;
 using RouterExtProc.Hosting;
+using RouterExtProc.Inference;
 using RouterExtProc.Tests.Infrastructure;
 
 namespace RouterExtProc.Tests;
 
-/// <summary>The shipped config/router.yaml, started exactly as the quick start does, routing real-looking prompts.</summary>
+/// <summary>
+/// The shipped config/router.yaml (keywords OR'ed with the router-encoder's domain head), started exactly as the quick
+/// start does, routing real-looking prompts. Prompts that need the encoder are obvious ones, and no probability is
+/// pinned: the shipped model is retrained from time to time.
+/// </summary>
 [TestFixture]
 public sealed class DefaultConfigRoutingTests
 {
@@ -34,6 +42,63 @@ public sealed class DefaultConfigRoutingTests
         Assert.That(body.RootElement.GetProperty("model").GetString(), Is.EqualTo(providerId));
     }
 
+    [TestCase("How can I reverse a linked list in place?", "code", "qwen2.5-coder-32b", "code_domain", "code_keywords")]
+    [TestCase("What is the least common multiple of 12 and 18?", "math", "deepseek-r1", "math_domain", "math_keywords")]
+    public async Task PromptWithoutKeywords_IsRoutedByTheEncodersDomainHead(string prompt, string decision, string model, string domainSignal, string keywordSignal)
+    {
+        var exchange = await _server.Envoy.RouteAsync(EnvoyFrames.Chat(prompt));
+        Assert.That(exchange.SetHeader("x-router-decision"), Is.EqualTo(decision));
+        Assert.That(exchange.SetHeader("x-selected-model"), Is.EqualTo(model));
+
+        // Why, from the explain dry run: the encoder's signal matched (it ran, it did not fail), the keywords did not.
+        var signals = await ExplainSignalsAsync(prompt);
+        Assert.That(signals[domainSignal].GetProperty("matched").GetBoolean(), Is.True, domainSignal);
+        Assert.That(signals[domainSignal].GetProperty("failed").GetBoolean(), Is.False, domainSignal);
+        Assert.That(signals[keywordSignal].GetProperty("matched").GetBoolean(), Is.False, keywordSignal);
+    }
+
+    [Test]
+    public async Task NoArguments_StartsReady_AndRoutesWithTheEncoderBesideTheBinary()
+    {
+        // As `dotnet run --project src/RouterExtProc` with no --config: config/router.yaml from the working directory or
+        // the build output, its ../models/router-encoder found wherever that is.
+        await using var server = await RouterServer.StartFromConfigAsync(null);
+        using var ready = await server.Admin.GetAsync("/readyz");
+        Assert.That((int)ready.StatusCode, Is.EqualTo(200));
+        var exchange = await server.Envoy.RouteAsync(EnvoyFrames.Chat("How can I reverse a linked list in place?"));
+        Assert.That(exchange.SetHeader("x-router-decision"), Is.EqualTo("code"));
+    }
+
+    [Test]
+    public async Task EmbeddedDefault_LoadsTheEncoderTheBuildCopiesBesideTheBinary()
+    {
+        // No config file at all: the embedded copy resolves ../models/router-encoder against <app>/config.
+        var config = RouterConfigLoader.LoadEmbeddedDefault(new PluginFactory());
+        await using var analyzer = await TextAnalyzer.CreateAsync(config.Inference, NullLoggerFactory.Instance, CancellationToken.None);
+        Assert.That(analyzer.IsReady, Is.True);
+        Assert.That(analyzer.HeadsOf("router-encoder"), Does.Contain("domain"));
+    }
+
+    [Test]
+    public void DefaultConfig_WithoutItsModels_RefusesToStart_NamingTheMissingFile()
+    {
+        // The shipped file somewhere with no models/ beside its folder: a config error, not a crash at the first request.
+        string dir = Path.Combine(Path.GetTempPath(), $"router-no-models-{Guid.NewGuid():N}");
+        string path = Path.Combine(dir, "config", "router.yaml");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.Copy(RepoPaths.Combine("config", "router.yaml"), path);
+        try
+        {
+            var ex = Assert.ThrowsAsync<ConfigException>(async () => await RouterServer.StartFromConfigAsync(path));
+            Assert.That(ex!.Message, Does.Contain("inference.models[0].file"));
+            Assert.That(ex.Message, Does.Contain(Path.Combine(dir, "models", "router-encoder", "model.int8.onnx") + " does not exist"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Test]
     public async Task VeryLongPrompt_GoesToTheLongContextModelWhateverItsTopic()
     {
@@ -53,6 +118,15 @@ public sealed class DefaultConfigRoutingTests
         var text = json.RootElement.ToString();
         Assert.That(text, Does.Contain("math_keywords"));
         Assert.That(text, Does.Contain("deepseek-r1"));
+    }
+
+    private async Task<Dictionary<string, JsonElement>> ExplainSignalsAsync(string prompt)
+    {
+        using var response = await _server.Admin.PostAsync("/v1/router/explain", new StringContent(EnvoyFrames.Chat(prompt), Encoding.UTF8, "application/json"));
+        Assert.That((int)response.StatusCode, Is.EqualTo(200));
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("signals").EnumerateArray()
+            .ToDictionary(s => s.GetProperty("name").GetString()!, s => s.Clone(), StringComparer.Ordinal);
     }
 
     [Test]

@@ -38,8 +38,11 @@ internal sealed class RouterServer : IAsyncDisposable
         return new RouterServer(app, grpc, admin, null);
     }
 
-    /// <summary>Starts the router exactly as the command line does, from a config file.</summary>
-    public static async Task<RouterServer> StartFromConfigAsync(string configPath)
+    /// <summary>
+    /// Starts the router exactly as the command line does, from a config file; null is a start without --config
+    /// (config/router.yaml in the working directory, else beside the binary, else the embedded default).
+    /// </summary>
+    public static async Task<RouterServer> StartFromConfigAsync(string? configPath)
     {
         int grpc = FreePort.Next(), admin = FreePort.Next();
         var options = new RouterAppOptions { ConfigPath = configPath, GrpcPort = grpc, AdminPort = admin, BindAddress = "127.0.0.1" };
