@@ -107,4 +107,47 @@ public sealed class RouterEncoderTests
             Assert.That(cosine, Is.GreaterThan(0.95f), c.Text);
         }
     }
+
+    /// <summary>
+    /// The int8 file on real prompts (arena-hard v2, all 383) against the fp32 file through the same runtime: the
+    /// share of equal domain and safety answers and the worst embedding cosine are printed (the model card quotes
+    /// them); the floors only catch a broken quantisation.
+    /// </summary>
+    [Test]
+    public async Task Int8_AgreesWithFp32_OnRealPrompts()
+    {
+        string? data = TestPaths.SharedData();
+        if (data is null)
+        {
+            Assert.Ignore("../shared/data is not present");
+        }
+
+        var prompts = new List<string>();
+        foreach (string line in File.ReadLines(Path.Combine(data!, "traffic", "arena_hard_v2_questions.jsonl")))
+        {
+            using var doc = JsonDocument.Parse(line);
+            prompts.Add(doc.RootElement.GetProperty("prompt").GetString()!);
+        }
+
+        await using var fp32 = await LoadAsync("model.onnx");
+        await using var int8 = await LoadAsync("model.int8.onnx");
+        int sameDomain = 0, sameSafety = 0;
+        float worstCosine = 1f;
+        foreach (string prompt in prompts)
+        {
+            var a = await fp32.AnalyzeAsync("router", prompt, CancellationToken.None);
+            var b = await int8.AnalyzeAsync("router", prompt, CancellationToken.None);
+            Assert.That(a.Status, Is.EqualTo(AnalysisStatus.Ok));
+            Assert.That(b.Status, Is.EqualTo(AnalysisStatus.Ok));
+            sameDomain += a.Heads["domain"].TopIndex == b.Heads["domain"].TopIndex ? 1 : 0;
+            sameSafety += a.Heads["safety"].TopIndex == b.Heads["safety"].TopIndex ? 1 : 0;
+            worstCosine = Math.Min(worstCosine, TensorPrimitives.Dot(a.Heads["embedding"].Embedding!, b.Heads["embedding"].Embedding!));
+        }
+
+        double domainAgreement = (double)sameDomain / prompts.Count, safetyAgreement = (double)sameSafety / prompts.Count;
+        TestContext.Out.WriteLine($"int8 vs fp32 on {prompts.Count} arena-hard prompts: domain {domainAgreement:P1}, safety {safetyAgreement:P1} same answer; worst embedding cosine {worstCosine:F4}");
+        Assert.That(domainAgreement, Is.GreaterThan(0.9));
+        Assert.That(safetyAgreement, Is.GreaterThan(0.95));
+        Assert.That(worstCosine, Is.GreaterThan(0.9f));
+    }
 }
