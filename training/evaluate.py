@@ -198,7 +198,8 @@ def main():
     B = baseline(T)
     res = {"model": {"steps": ck.get("steps"), "epochs": ck.get("epochs"),
                      "train_minutes": round(ck.get("train_seconds", 0) / 60, 1), "config": ck["cfg"],
-                     "vocab": ck["vocab"], "validation_at_kept_step": ck.get("val")}}
+                     "vocab": ck["vocab"], "validation_at_kept_step": ck.get("val"),
+                     "safety_temperature": ck.get("safety_temperature")}}
     dom = {}
     for name, texts, yt in T["domain"]:
         yt = np.array(yt)

@@ -20,10 +20,18 @@ REFERENCE_TEXTS = [
 ]
 
 
-def load_model():
+def load_model(calibrated=True):
+    """training/out/model.pt; with calibrated, the safety head divided by the temperature calibrate.py fitted."""
     ck = torch.load(os.path.join(OUT, "model.pt"))
     model = build_model(ck["vocab"], ck["cfg"])
     model.load_state_dict(ck["state"])
+    cal = os.path.join(OUT, "calibration.json")
+    if calibrated and os.path.exists(cal):
+        t = json.load(open(cal))["safety_temperature"]
+        with torch.no_grad():
+            model.safety.weight.div_(t)
+            model.safety.bias.div_(t)
+        ck["safety_temperature"] = t
     model.eval()
     return model, ck
 

