@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using RouterExtProc.Core.Config;
@@ -111,10 +110,9 @@ public sealed class DefaultConfigRoutingTests
     [Test]
     public async Task ExplainEndpoint_ShowsSignalsDecisionsAndSelection()
     {
-        using var response = await _server.Admin.PostAsync("/v1/router/explain",
-            new StringContent(EnvoyFrames.Chat("prove that the derivative of x^2 is 2x"), System.Text.Encoding.UTF8, "application/json"));
-        Assert.That((int)response.StatusCode, Is.EqualTo(200));
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var (status, json) = await _server.ExplainAsync(EnvoyFrames.Chat("prove that the derivative of x^2 is 2x"));
+        using var answer = json;
+        Assert.That(status, Is.EqualTo(200));
         var text = json.RootElement.ToString();
         Assert.That(text, Does.Contain("math_keywords"));
         Assert.That(text, Does.Contain("deepseek-r1"));
@@ -169,9 +167,9 @@ public sealed class DefaultConfigRoutingTests
                 continue;
             }
 
-            using var response = await _server.Admin.PostAsync("/v1/router/explain", new StringContent(EnvoyFrames.Chat(prompt), Encoding.UTF8, "application/json"));
-            Assert.That((int)response.StatusCode, Is.EqualTo(200));
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var (status, json) = await _server.ExplainAsync(EnvoyFrames.Chat(prompt));
+            using var answer = json;
+            Assert.That(status, Is.EqualTo(200));
             string? decision = json.RootElement.GetProperty("outcome").GetProperty("decision").GetString();
             var signals = json.RootElement.GetProperty("signals").EnumerateArray()
                 .ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("matched").ValueKind == JsonValueKind.True, StringComparer.Ordinal); // null: skipped by the lazy decide
@@ -199,9 +197,9 @@ public sealed class DefaultConfigRoutingTests
 
     private async Task<Dictionary<string, JsonElement>> ExplainSignalsAsync(string prompt)
     {
-        using var response = await _server.Admin.PostAsync("/v1/router/explain", new StringContent(EnvoyFrames.Chat(prompt), Encoding.UTF8, "application/json"));
-        Assert.That((int)response.StatusCode, Is.EqualTo(200));
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var (status, json) = await _server.ExplainAsync(EnvoyFrames.Chat(prompt));
+        using var answer = json;
+        Assert.That(status, Is.EqualTo(200));
         return json.RootElement.GetProperty("signals").EnumerateArray()
             .ToDictionary(s => s.GetProperty("name").GetString()!, s => s.Clone(), StringComparer.Ordinal);
     }
@@ -209,9 +207,10 @@ public sealed class DefaultConfigRoutingTests
     [Test]
     public async Task ExplainEndpoint_RejectsMalformedBodiesWith400()
     {
-        using var response = await _server.Admin.PostAsync("/v1/router/explain", new StringContent("{nope", System.Text.Encoding.UTF8, "application/json"));
-        Assert.That((int)response.StatusCode, Is.EqualTo(400));
-        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("invalid_request_error"));
+        var (status, json) = await _server.ExplainAsync("{nope");
+        using var answer = json;
+        Assert.That(status, Is.EqualTo(400));
+        Assert.That(json.RootElement.ToString(), Does.Contain("invalid_request_error"));
     }
 
     [Test]

@@ -120,10 +120,10 @@ public sealed class NeuralRoutingTests
     [Test]
     public async Task Explain_ShowsTheNeuralSignalsWithLabels()
     {
-        using var response = await _server.Admin.PostAsync("/v1/router/explain",
-            new StringContent(EnvoyFrames.Chat("How do I sort a list in python?"), System.Text.Encoding.UTF8, "application/json"));
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.That((int)response.StatusCode, Is.EqualTo(200), text);
+        var (status, json) = await _server.ExplainAsync(EnvoyFrames.Chat("How do I sort a list in python?"));
+        using var answer = json;
+        string text = json.RootElement.ToString();
+        Assert.That(status, Is.EqualTo(200), text);
         Assert.That(text, Does.Contain("any_domain"));
         Assert.That(text, Does.Contain("jailbreak"));
     }

@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using RouterExtProc.Hosting;
 
@@ -50,6 +52,13 @@ internal sealed class RouterServer : IAsyncDisposable
         var app = RouterApp.Build(options, handle.Source);
         await app.StartAsync();
         return new RouterServer(app, grpc, admin, handle);
+    }
+
+    /// <summary>Posts a chat-completions body to /v1/router/explain; returns the status and the parsed answer.</summary>
+    public async Task<(int Status, JsonDocument Body)> ExplainAsync(string chatBody)
+    {
+        using var response = await Admin.PostAsync("/v1/router/explain", new StringContent(chatBody, Encoding.UTF8, "application/json"));
+        return ((int)response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()));
     }
 
     public async ValueTask DisposeAsync()
