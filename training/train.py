@@ -70,8 +70,7 @@ def collate(batch, token_dropout=0.0, mask_id=0, rng=None):
         if len(r["ids"]) > t:
             s = s[:-1] + [r["ids"][-1]]  # keep [SEP]
         if token_dropout > 0:
-            s = [x if 0 < j < len(s) - 1 and rng.random() >= token_dropout else (mask_id if 0 < j < len(s) - 1 else x)
-                 for j, x in enumerate(s)]
+            s = [mask_id if 0 < j < len(s) - 1 and rng.random() < token_dropout else x for j, x in enumerate(s)]
         ids[i, :len(s)] = torch.tensor(s)
         mask[i, :len(s)] = 1
         if r["pii"] is not None:
@@ -153,7 +152,7 @@ def main():
     ap.add_argument("--dropout", type=float, default=CFG["dropout"])
     ap.add_argument("--checkpoint", default=os.path.join(OUT, "model.pt"), help="where the kept step is written")
     ap.add_argument("--val-every", type=int, default=250, help="steps between validation passes")
-    ap.add_argument("--resume", action="store_true", help="continue from training/out/model.pt (second, shorter run)")
+    ap.add_argument("--resume", action="store_true", help="continue from --checkpoint (second, shorter run)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
