@@ -14,17 +14,16 @@ import os
 import numpy as np
 import torch
 
-from common import OUT, SAFETY, fit_val_splits, pad_batch, tokenizer
+from common import OUT, pad_batch, tokenizer
 from export_onnx import load_model
+from prepare_data import validation_sets
 
 
 def main():
     torch.set_num_threads(2)
-    fv = fit_val_splits()
-    texts = [(r["prompt"], 0) for r in fv["arena"][1]]
-    texts += [(r["text"], SAFETY.index(r["label"])) for r in fv["warden"][1]]
-    texts += [(r["text"], 2) for r in fv["harmful"][1]]
-    texts += [(r["question"], 0) for r in fv["mmlu"][1]]
+    val = validation_sets()
+    texts = [(t, 0) for name in ("benign_real", "benign_mmlu") for t in val[name][0]]
+    texts += list(zip(*val["attacks"]))
     model, _ = load_model(calibrated=False)
     tok = tokenizer()
     logits = []

@@ -383,7 +383,9 @@ def validation_sets():
         "arena_coding_math": ([r["prompt"] for r in ar_cm], [DOMAINS.index(ARENA_DOMAIN[r["subcategory"]]) for r in ar_cm]),
         "benign_real": ([r["prompt"] for r in ar_val] + [r["text"] for r in warden_val if r["label"] == "benign"], None),
         "benign_mmlu": ([r["question"] for r in mm_val], None),
-        "attacks": ([r["text"] for r in warden_val if r["label"] == "jailbreak"] + [r["text"] for r in harm_val], None),
+        "attacks": ([r["text"] for r in warden_val if r["label"] == "jailbreak"] + [r["text"] for r in harm_val],
+                    [SAFETY.index("jailbreak")] * sum(r["label"] == "jailbreak" for r in warden_val)
+                    + [SAFETY.index("harmful")] * len(harm_val)),
         "pii": ([r["text"] for r in pii_val], pii_val),
     }
 
