@@ -308,7 +308,8 @@ def build_model(vocab_size, cfg):
             self.safety = Linear(h, len(SAFETY))
             self.pii = Linear(h, len(PII_TAGS))
 
-        def forward(self, input_ids, attention_mask):
+        def encode(self, input_ids, attention_mask):
+            """Final hidden states (after ln_out): what the heads and pretrain.py's MLM head read."""
             t = input_ids.shape[1]
             x = self.word(input_ids)
             if self.proj is not None:
@@ -319,7 +320,11 @@ def build_model(vocab_size, cfg):
             bias = ((1.0 - m) * -10000.0).unsqueeze(1).unsqueeze(2)
             for layer in self.layers:
                 x = layer(x, bias)
-            x = self.ln_out(x)
+            return self.ln_out(x)
+
+        def forward(self, input_ids, attention_mask):
+            x = self.encode(input_ids, attention_mask)
+            m = attention_mask.to(x.dtype)
             mm = m.unsqueeze(-1)
             pooled = (x * mm).sum(1) / mm.sum(1).clamp(min=1.0)
             dp = self.drop(pooled)
@@ -338,3 +343,27 @@ def pad_batch(seqs, pad_id=0):
         ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
         mask[i, : len(s)] = 1
     return ids, mask
+
+
+def save_checkpoint(path, ck):
+    """Checkpoint as .npz (numpy arrays + one JSON metadata string): readable by Debian's torch 1.13 here and by the
+    GPU machine's torch 2.x alike, which torch.save's pickles are not guaranteed to be. ck: {"state": state_dict,
+    ...JSON-serialisable metadata}."""
+    import numpy as np
+    arrays = {"state/" + k: v.detach().float().cpu().numpy() for k, v in ck["state"].items()}
+    meta = {k: v for k, v in ck.items() if k != "state"}
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, __meta__=np.array(json.dumps(meta)), **arrays)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path):
+    """Reads save_checkpoint's .npz (or a torch.save file from earlier runs) -> {"state": {name: tensor}, ...meta}."""
+    import numpy as np
+    import torch
+    if not path.endswith(".npz"):
+        return torch.load(path)
+    with np.load(path) as z:
+        ck = json.loads(str(z["__meta__"]))
+        ck["state"] = {k[len("state/"):]: torch.from_numpy(z[k].copy()) for k in z.files if k.startswith("state/")}
+    return ck

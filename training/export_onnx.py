@@ -10,7 +10,8 @@ import onnx
 import torch
 
 import common
-from common import DOMAINS, MAX_LEN, MODEL_DIR, OUT, PII_TAGS, SAFETY, build_model, pad_batch, tokenizer
+from common import (DOMAINS, MAX_LEN, MODEL_DIR, OUT, PII_TAGS, SAFETY, build_model, load_checkpoint, pad_batch,
+                    tokenizer)
 
 REFERENCE_TEXTS = [
     "Write a Python function that merges two sorted lists.",
@@ -21,8 +22,9 @@ REFERENCE_TEXTS = [
 
 
 def load_model(calibrated=True):
-    """training/out/model.pt; with calibrated, the safety head divided by the temperature calibrate.py fitted."""
-    ck = torch.load(os.path.join(OUT, "model.pt"))
+    """training/out/model.npz (train.py's kept step); with calibrated, the safety head divided by the temperature
+    calibrate.py fitted."""
+    ck = load_checkpoint(os.path.join(OUT, "model.npz"))
     model = build_model(ck["vocab"], ck["cfg"])
     model.load_state_dict(ck["state"])
     cal = os.path.join(OUT, "calibration.json")
@@ -94,7 +96,7 @@ def main():
         json.dump({"do_lower_case": True}, f)
 
     with open(os.path.join(MODEL_DIR, "reference_outputs.json"), "w") as f:
-        json.dump({"note": "PyTorch fp32 outputs of training/out/model.pt; compare ONNX Runtime within 1e-3 "
+        json.dump({"note": "PyTorch fp32 outputs of training/out/model.npz; compare ONNX Runtime within 1e-3 "
                            "(fp32 model.onnx) or argmax/cosine for model.int8.onnx",
                    "tolerance_fp32": 1e-3, "cases": refs}, f)
     print("exported", path, os.path.getsize(path), "bytes; steps", ck.get("steps"))

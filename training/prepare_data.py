@@ -435,6 +435,20 @@ def main():
                      "pii": [-100] + [0] * len(ids) + [-100], "pair": -1})
     with open(os.path.join(OUT, "train.json"), "w") as f:
         json.dump(rows, f)
+    # train.py --extra: one explanation (an LLM's worked answer) per fit-side question, as a domain example only
+    expl_rng = random.Random(SEED + 9)
+    by_question = collections.defaultdict(list)
+    for r in read_jsonl("mmlu-pro", "explanations-train.jsonl.gz"):
+        by_question[r["question_id"]].append(r)
+    expl = []
+    for q in mm_train:
+        if by_question[q["question_id"]]:
+            r = expl_rng.choice(by_question[q["question_id"]])
+            expl.append({"ids": [tok.cls] + tok.tokenize(r["text"])[0][:126] + [tok.sep],
+                         "domain": DOMAINS.index(q["category"]), "safety": -1, "pii": None, "pair": -1})
+    with open(os.path.join(OUT, "explanations.json"), "w") as f:
+        json.dump(expl, f)
+    print("explanation rows", len(expl))
     val = {}
     for name, (texts, labels) in validation_sets().items():
         enc = [tok.encode(t) for t in texts]

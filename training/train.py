@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import (OUT, SEED, MODEL_DIR, build_model, entities, load_vocab, operating_threshold, pad_batch,
-                    safety_score)
+from common import (OUT, SEED, MODEL_DIR, build_model, entities, load_checkpoint, load_vocab, operating_threshold,
+                    pad_batch, safety_score, save_checkpoint)
 
 CFG = {"emb": 128, "hidden": 128, "layers": 2, "heads": 4, "ffn": 512, "dropout": 0.1}
 TRAIN_LEN = 80
@@ -94,13 +94,14 @@ def contrastive(emb, pair, temp=0.05):
         return emb.sum() * 0.0
     ea, eb = emb[a], emb[b]
     logits = ea @ eb.t() / temp
-    target = torch.arange(len(a))
+    target = torch.arange(len(a), device=emb.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
 
 
 def validate(model, val):
     """Scores on the validation slices (never trained on); their mean picks the checkpoint that is kept."""
     model.eval()
+    dev = next(model.parameters()).device
     out = {}
     with torch.no_grad():
         for name, v in val.items():
@@ -110,7 +111,7 @@ def validate(model, val):
             for s in range(0, len(order), 128):
                 idx = order[s:s + 128]
                 ids, mask = pad_batch([seqs[i] for i in idx])
-                d, sf, p, _ = model(ids, mask)
+                d, sf, p, _ = (x.cpu() for x in model(ids.to(dev), mask.to(dev)))
                 for j, i in enumerate(idx):
                     dom[i] = int(d[j].argmax())
                     saf[i] = safety_score(torch.softmax(sf[j], -1).tolist())
@@ -132,13 +133,13 @@ def validate(model, val):
     return scores
 
 
-def keep_if_best(model, val, best, steps, epoch, seconds, path):
+def keep_if_best(model, val, best, steps, epoch, seconds, path, run):
     scores = validate(model, val)
     print("validation", steps, " ".join(f"{k} {v:.3f}" for k, v in scores.items()), flush=True)
     if scores["mean"] > best["val"]["mean"]:
         best = {"state": model.state_dict(), "cfg": CFG, "vocab": model.word.num_embeddings, "steps": steps,
-                "epochs": epoch, "train_seconds": seconds, "val": scores}
-        torch.save(best, path)
+                "epochs": epoch, "train_seconds": round(seconds), "val": scores, "run": run}
+        save_checkpoint(path, best)
         best = {k: v for k, v in best.items() if k != "state"}
     return best
 
@@ -150,38 +151,60 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--token-dropout", type=float, default=0.0, help="share of word pieces replaced by [MASK]")
     ap.add_argument("--dropout", type=float, default=CFG["dropout"])
-    ap.add_argument("--checkpoint", default=os.path.join(OUT, "model.pt"), help="where the kept step is written")
+    ap.add_argument("--checkpoint", default=os.path.join(OUT, "model.npz"), help="where the kept step is written")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--init", help="pretrain.py's checkpoint: encoder weights to start from (else emb_init.npy)")
+    ap.add_argument("--extra", action="append", default=[],
+                    help="more training rows (JSON list in train.json's format), e.g. training/out/explanations.json")
     ap.add_argument("--val-every", type=int, default=250, help="steps between validation passes")
     ap.add_argument("--resume", action="store_true", help="continue from --checkpoint (second, shorter run)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(SEED)
-    rng = random.Random(SEED)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    dev = torch.device(args.device)
+    torch.backends.cuda.matmul.allow_tf32 = True
     rows = json.load(open(os.path.join(OUT, "train.json")))
+    for path in args.extra:
+        more = json.load(open(path))
+        rows += more
+        print("extra rows", len(more), "from", path)
     val = json.load(open(os.path.join(OUT, "val.json")))
     vocab_map = load_vocab(os.path.join(MODEL_DIR, "vocab.txt"))
     vocab = len(vocab_map)
     CFG["dropout"] = args.dropout
     model = build_model(vocab, CFG)
     init = os.path.join(OUT, "emb_init.npy")
-    if os.path.exists(init):
+    if args.init:
+        pre = load_checkpoint(args.init)
+        assert pre["cfg"]["hidden"] == CFG["hidden"] and pre["cfg"]["layers"] == CFG["layers"], pre["cfg"]
+        encoder = {k: v for k, v in pre["state"].items() if k.split(".")[0] not in ("domain", "safety", "pii")}
+        missing = model.load_state_dict(encoder, strict=False).missing_keys
+        assert all(k.split(".")[0] in ("domain", "safety", "pii") for k in missing), missing
+        print(f"encoder initialised from {args.init} ({pre['steps']} MLM steps, loss {pre.get('mlm_loss')})")
+    elif os.path.exists(init):
         e = np.load(init)
         assert e.shape == (vocab, CFG["emb"])
         model.word.weight.data.copy_(torch.from_numpy(e))
         print("embeddings initialised from", init)
     prev_steps, prev_seconds = 0, 0.0
     if args.resume:
-        ck = torch.load(args.checkpoint)
+        ck = load_checkpoint(args.checkpoint)
         model.load_state_dict(ck["state"])
         prev_steps, prev_seconds = ck.get("total_steps", ck["steps"]), ck.get("total_seconds", ck.get("train_seconds", 0))
         rng = random.Random(SEED + 1)
         print("resumed after", prev_steps, "steps")
-    print("params", sum(p.numel() for p in model.parameters()))
+    model.to(dev)
+    print("params", sum(p.numel() for p in model.parameters()), "device", dev)
+    run = {"init": os.path.basename(args.init) if args.init else "emb_init", "seed": args.seed, "lr": args.lr,
+           "dropout": args.dropout, "token_dropout": args.token_dropout, "budget_min": args.budget_min,
+           "extra": [os.path.basename(p) for p in args.extra], "device": str(dev)}
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "word" not in n and "pos" not in n]
     other = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "word" not in n and "pos" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}],
                             lr=args.lr)
-    saf_w = torch.tensor([1.0, 4.0, 3.0])
+    saf_w = torch.tensor([1.0, 4.0, 3.0], device=dev)
     budget = args.budget_min * 60
     start = time.time()
     step, epoch, tokens = 0, 0, 0
@@ -198,7 +221,8 @@ def main():
             lr = args.lr * min(1.0, (step + 1) / (30 if args.resume else 150)) * 0.5 * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:
                 g["lr"] = lr
-            ids, mask, dom, saf, pii, pair = collate(batch, args.token_dropout, vocab_map["[MASK]"], rng)
+            ids, mask, dom, saf, pii, pair = (x.to(dev, non_blocking=True) if torch.is_tensor(x) else x for x in
+                                              collate(batch, args.token_dropout, vocab_map["[MASK]"], rng))
             model.train()
             dl, sl, pl, emb = model(ids, mask)
             loss = 0.0
@@ -230,9 +254,10 @@ def main():
                 print(f"step {step} ep {epoch} {el/60:.1f}min lr {lr:.2e} tok/s {tokens/el:.0f} "
                       + " ".join(f"{k} {np.mean(v[-25:]):.3f}" for k, v in stats.items() if v), flush=True)
             if step % args.val_every == 0:
-                best = keep_if_best(model, val, best, prev_steps + step, epoch, prev_seconds + time.time() - start, args.checkpoint)
+                best = keep_if_best(model, val, best, prev_steps + step, epoch, prev_seconds + time.time() - start,
+                                    args.checkpoint, run)
     el = time.time() - start
-    best = keep_if_best(model, val, best, prev_steps + step, epoch, prev_seconds + el, args.checkpoint)
+    best = keep_if_best(model, val, best, prev_steps + step, epoch, prev_seconds + el, args.checkpoint, run)
     print(f"done steps {step} epochs {epoch} minutes {el/60:.1f} tokens {tokens}; kept step {best['steps']} "
           f"(validation {best['val']})", flush=True)
 
