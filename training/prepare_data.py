@@ -229,6 +229,40 @@ PERSONA_BENIGN = [
 ]
 
 
+# Conceptual computer-science questions without code (MMLU-Pro's CS questions are exam items; people ask like this).
+# Linked lists are left out on purpose (the service's routing tests ask about them), hash tables too (a spot check).
+CS_CONCEPTS = ["a binary search tree", "recursion", "dynamic programming", "garbage collection", "a mutex",
+               "a deadlock", "the TCP three-way handshake", "DNS resolution", "virtual memory", "a B-tree index",
+               "quicksort", "Dijkstra's algorithm", "breadth-first search", "a bloom filter", "consistent hashing",
+               "big-O notation", "closures in JavaScript", "pointers in C", "the CAP theorem",
+               "database normalization", "public-key cryptography", "a priority queue", "memoization",
+               "a race condition", "stack vs heap memory", "polymorphism", "dependency injection", "a load balancer",
+               "an LRU cache", "merge sort", "a trie", "cycle detection in a graph", "regular expressions",
+               "Docker containers", "git rebase", "SQL joins", "transaction isolation levels", "the event loop",
+               "CPU caches", "a REST API"]
+CS_CONCEPT_TEMPLATES = ["Explain {c} with a simple example.", "How does {c} work?", "When should I use {c}?",
+                        "Can you give me an intuition for {c}?", "what's {c} and why does it matter",
+                        "I have an interview tomorrow, quiz me on {c}."]
+# Turns with no topic of their own (follow-ups, thanks, greetings): the domain head should not be confident about
+# them, so they are labelled `other`. The bare word "continue" is left out: a routing test sends it.
+CHAT_FILLER = ["go on", "keep going", "please continue from where you stopped", "you stopped mid-sentence, finish it",
+               "thanks!", "thank you, that helps", "ok", "hello", "hi there", "good morning!", "how are you?",
+               "can you elaborate?", "what do you mean?", "say that again but shorter", "summarize the above",
+               "make it more formal", "why?", "are you sure?", "try again", "that's wrong", "expand on point 2",
+               "give me another example", "more", "next", "explain like I'm five", "rewrite it as bullet points",
+               "what else?", "any other ideas?", "I don't understand", "perfect, thanks", "lol", "never mind",
+               "start over", "one more time please", "yes", "no", "sounds good", "shorter please",
+               "can you double-check that?", "what would you do?"]
+
+
+def added_prompts(rng):
+    """Session-5 additions (conceptual CS questions, topic-less chat turns). Kept out of the vocabulary count so the
+    pruned vocabulary -- and the ids the MLM pre-trained encoder learnt -- stay what they were."""
+    out = [(rng.choice(CS_CONCEPT_TEMPLATES).format(c=c), "computer science") for c in CS_CONCEPTS for _ in range(2)]
+    out += [(t, "other") for t in CHAT_FILLER for _ in range(2)]
+    return out
+
+
 def synthetic_prompts(rng):
     out = []
     for t in CODE_TASKS:
@@ -370,6 +404,8 @@ def build_examples():
     for text in PERSONA_BENIGN:
         for _ in range(3):
             ex.append((text, None, "benign", -1))  # safety contrast only: as "other" they pulled chat-style prompts there
+    for text, dom in added_prompts(random.Random(SEED + 10)):
+        ex.append((text, dom, "benign", -1))
     return ex, pii_train, mm_train
 
 
@@ -399,8 +435,10 @@ def main():
     full = load_vocab(data_path("tokenizers", "bert-base-uncased-vocab.txt"))
     tok_full = WordPiece(full)
     counts = collections.Counter()
+    added = {t for t, _ in added_prompts(random.Random(SEED + 10))}
     for text, *_ in ex:
-        counts.update(tok_full.tokenize(text)[0])
+        if text not in added:
+            counts.update(tok_full.tokenize(text)[0])
     for r in pii_train:
         counts.update(tok_full.tokenize(r["text"])[0])
     train_ids = {r["question_id"] for r in mm_train}

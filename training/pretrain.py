@@ -5,7 +5,8 @@ Usage (repo root):
   python3 training/pretrain.py --device cuda --budget-min 3         # the training itself (GPU; CPU works, slowly)
 Corpus: the MMLU-Pro explanations of FIT-side training questions only (neither the validation slice's nor the test
 split's: an explanation paraphrases its question), every text the fine-tune trains on (prepare_data.build_examples,
-deduplicated) and the fit-side PII sentences; cut into windows of at most 126 word pieces.
+deduplicated, without prepare_data.added_prompts) and the fit-side PII
+sentences; cut into windows of at most 126 word pieces.
 The batch lives on the device: windows are sampled, padded and masked there (BERT's 15% of pieces; 80% [MASK], 10% a
 random piece, 10% unchanged), so the GPU is not left waiting on Python. The MLM head (dense + GELU + LayerNorm,
 decoder tied to the word embeddings) exists only here; train.py --init starts from the encoder weights.
@@ -14,6 +15,7 @@ Writes training/out/pretrained.npz (common.save_checkpoint) every 500 steps and 
 import argparse
 import math
 import os
+import random
 import time
 
 import numpy as np
@@ -29,11 +31,12 @@ CORPUS = os.path.join(OUT, "pretrain_windows.npz")
 
 def build_corpus():
     from common import fit_val_splits, read_jsonl
-    from prepare_data import build_examples
+    from prepare_data import added_prompts, build_examples
     tok = tokenizer()
     ex, pii_train, mm_fit = build_examples()
     fit_ids = {r["question_id"] for r in mm_fit}
-    texts = list(dict.fromkeys([e[0] for e in ex] + [r["text"] for r in pii_train]))
+    added = {t for t, _ in added_prompts(random.Random(SEED + 10))}  # came after the shipped pre-train
+    texts = list(dict.fromkeys([e[0] for e in ex if e[0] not in added] + [r["text"] for r in pii_train]))
     n_train_texts = len(texts)
     texts += [r["text"] for r in read_jsonl("mmlu-pro", "explanations-train.jsonl.gz") if r["question_id"] in fit_ids]
     windows = []

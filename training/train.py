@@ -1,10 +1,12 @@
 """Step 3: one multi-head fine-tune (domain, safety, PII tags, contrastive embedding) of a compact encoder.
 
-Usage: ROUTER_TRAIN_BLAS=1 /usr/bin/python3 training/train.py --budget-min 42 --threads 2 --token-dropout 0.1 --dropout 0.15
+Usage: ROUTER_TRAIN_BLAS=1 /usr/bin/python3 training/train.py --init training/out/pretrained.npz --lr 1e-3 \
+         --budget-min 40 --threads 2 --dropout 0.15 --token-dropout 0.1 --val-every 500   [--device cuda]
+--init starts from pretrain.py's MLM encoder (without it: random layers, emb_init.npy word vectors).
 The learning-rate schedule is a function of elapsed time (warm-up, then cosine to zero at the budget), so the run
 fits the wall-clock budget on a shared CPU; the number of steps done is logged and saved with the checkpoint.
 Every --val-every steps the validation slices (prepare_data.py's val.json) are scored; the best step is written to
-training/out/model.pt (state dict, config, step, validation scores).
+--checkpoint (training/out/model.npz: weights, config, step, validation scores, the run's settings).
 """
 import argparse
 import json
