@@ -47,6 +47,20 @@ class Named(torch.nn.Module):
         return self.m(input_ids, attention_mask)
 
 
+def export_graph(model, ids, mask, path):
+    """The ONNX graph the runtime loads: opset 14, named outputs per head, dynamic batch and sequence axes."""
+    with torch.no_grad():
+        torch.onnx.export(Named(model), (ids, mask), path, opset_version=14,
+                          input_names=["input_ids", "attention_mask"],
+                          output_names=["domain_logits", "safety_logits", "pii_logits", "embedding"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                        "attention_mask": {0: "batch", 1: "sequence"},
+                                        "domain_logits": {0: "batch"}, "safety_logits": {0: "batch"},
+                                        "pii_logits": {0: "batch", 1: "sequence"}, "embedding": {0: "batch"}},
+                          do_constant_folding=True)
+    onnx.checker.check_model(onnx.load(path))
+
+
 def config():
     return {"model_type": "bert", "max_length": MAX_LEN, "do_lower_case": True, "heads": [
         {"name": "domain", "output": "domain_logits", "task": "sequence_classification", "activation": "softmax",
@@ -80,16 +94,7 @@ def main():
                          "domain": DOMAINS[int(d[0].argmax())], "safety": SAFETY[int(s[0].argmax())],
                          "pii_tags": [PII_TAGS[int(k)] for k in p[0].argmax(-1)]})
     path = os.path.join(MODEL_DIR, "model.onnx")
-    with torch.no_grad():
-        torch.onnx.export(Named(model), (ids, mask), path, opset_version=14,
-                          input_names=["input_ids", "attention_mask"],
-                          output_names=["domain_logits", "safety_logits", "pii_logits", "embedding"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                                        "attention_mask": {0: "batch", 1: "sequence"},
-                                        "domain_logits": {0: "batch"}, "safety_logits": {0: "batch"},
-                                        "pii_logits": {0: "batch", 1: "sequence"}, "embedding": {0: "batch"}},
-                          do_constant_folding=True)
-    onnx.checker.check_model(onnx.load(path))
+    export_graph(model, ids, mask, path)
     with open(os.path.join(MODEL_DIR, "config.json"), "w") as f:
         json.dump(config(), f, indent=1)
     with open(os.path.join(MODEL_DIR, "tokenizer_config.json"), "w") as f:
