@@ -8,9 +8,14 @@ import os
 from common import MODEL_DIR
 
 
-# The command that trained the shipped checkpoint (kept here because the checkpoint does not record its argv).
-TRAIN_COMMAND = ("ROUTER_TRAIN_BLAS=1 training/train.py --budget-min 42 --threads 2 --token-dropout 0.1 "
-                 "--dropout 0.15")
+# The commands that made the shipped checkpoint (the checkpoints do not record argv). The pre-train ran on the lent
+# H200 (training/gpu_run.sh); the fine-tune on the build machine's CPU from that pre-train's fp32 file, of which
+# training/pretrained/router-encoder-mlm.fp16.npz is the committed copy.
+PRETRAIN_COMMAND = "training/pretrain.py --device cuda --budget-min 2.5"
+PRETRAIN_FACTS = ("9,686 steps of 512 windows (~412 M word pieces, ~90 passes over the 4.57 M-piece corpus) in "
+                  "2.5 min; final MLM loss 2.75, masked-piece accuracy 0.52")
+TRAIN_COMMAND = ("ROUTER_TRAIN_BLAS=1 training/train.py --init training/out/pretrained.npz --lr 1e-3 --budget-min 40 "
+                 "--threads 2 --dropout 0.15 --token-dropout 0.1 --val-every 500")
 
 
 def pct(x):
@@ -53,11 +58,13 @@ def main():
           f"- {m['config']['layers']} pre-LayerNorm transformer layers, hidden {m['config']['hidden']}, "
           f"{m['config']['heads']} heads, FFN {m['config']['ffn']}, GELU, learned positions (128), word embeddings "
           f"{m['config']['emb']}-d; heads on the masked mean of the last layer; PII head per token.",
-          "- Word embeddings initialised from a PPMI + SVD factorisation of word-piece co-occurrences in the MMLU-Pro "
-          "explanations of the training questions (`training/embed_init.py`), a cheap stand-in for MLM pre-training.",
-          f"- One multi-task fine-tune, `{TRAIN_COMMAND}` on 2 CPU threads (OpenBLAS; the kept step came "
+          f"- Masked-language-model pre-training from random weights, `{PRETRAIN_COMMAND}` on one H200 GPU: "
+          f"{PRETRAIN_FACTS}. Corpus: the MMLU-Pro explanations of the fit-side training questions (not of validation "
+          "or test questions) and every text the fine-tune trains on, in windows of <= 126 pieces; BERT masking "
+          "(15%: 80% [MASK], 10% random, 10% kept), decoder tied to the word embeddings, bf16 autocast.",
+          f"- One multi-task fine-tune from that encoder, `{TRAIN_COMMAND}` on 2 CPU threads (OpenBLAS; the kept step came "
           f"{m['train_minutes']} min into the run), sequences of <= 80 tokens in batches of 32; the learning rate warms up for 150 steps and follows "
-          f"a cosine to zero at the time budget. Every 250 steps the model is scored on validation slices carved from "
+          f"a cosine to zero at the time budget. Every 500 steps the model is scored on validation slices carved from "
           f"the training side (never from a test split): mean of MMLU-Pro domain accuracy, arena-hard coding/math "
           f"accuracy, attack recall at a 1%-benign threshold and PII F1; the best-scoring step is the one shipped "
           f"(step {m['steps']} of the run, epoch {m['epochs']}; its validation scores: "
@@ -90,7 +97,11 @@ def main():
           "value replaced by another training value of its type or a generated one for structured types).",
           "- Written for this project (`training/prepare_data.py`): ~40 benign look-alike prompts (\"how do I kill a "
           "Python process\"), ~40 benign persona / role-play prompts (\"Act as my fitness coach ...\"), templated "
-          "coding and math chat prompts in 12 programming languages (also PII negatives: every piece tagged O).", "",
+          "coding and math chat prompts in 12 programming languages (also PII negatives: every piece tagged O), 40 "
+          "conceptual CS questions in two renderings each and 40 topic-less chat turns (\"go on\", \"thanks!\", "
+          "labelled `other`).",
+          "- Pre-training only: the MMLU-Pro explanations (TIGER-AI-Lab/MMLU-Pro, 6 LLMs' worked answers) of the "
+          "fit-side training questions, 23,802 texts.", "",
           "## Held-out results vs targets", "",
           "Baseline: TF-IDF (word 1-2 + char 3-5 grams, 150k features each) + logistic regression (C=10, lbfgs, 200 "
           "iterations; the domain fit stopped at the iteration limit) trained on the same training texts. Safety in this table: "

@@ -22,6 +22,7 @@ public sealed class ShippedModelsRoutingTests
     [TestCase("Find all real roots of x^3 - 6x^2 + 11x - 6", "math", "deepseek-r1")]
     [TestCase("Write a poem about the sea", "general", "qwen3-8b")]
     [TestCase("How do I kill a python process that hangs?", "code", "qwen2.5-coder-32b")]
+    [TestCase("How do I get a refund for my order?", "support", "qwen3-8b")]
     public async Task Prompt_IsRoutedByTheShippedModels(string prompt, string decision, string model)
     {
         var exchange = await _server.Envoy.RouteAsync(EnvoyFrames.Chat(prompt));
