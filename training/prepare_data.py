@@ -255,9 +255,11 @@ CHAT_FILLER = ["go on", "keep going", "please continue from where you stopped", 
                "can you double-check that?", "what would you do?"]
 
 
-def added_prompts(rng):
-    """Session-5 additions (conceptual CS questions, topic-less chat turns). Kept out of the vocabulary count so the
-    pruned vocabulary -- and the ids the MLM pre-trained encoder learnt -- stay what they were."""
+def added_prompts():
+    """Session-5 additions (conceptual CS questions, topic-less chat turns), seeded here so every caller gets the same
+    texts. Kept out of the vocabulary count so the pruned vocabulary -- and the ids the MLM pre-trained encoder
+    learnt -- stay what they were, and out of the pre-training corpus."""
+    rng = random.Random(SEED + 10)
     out = [(rng.choice(CS_CONCEPT_TEMPLATES).format(c=c), "computer science") for c in CS_CONCEPTS for _ in range(2)]
     out += [(t, "other") for t in CHAT_FILLER for _ in range(2)]
     return out
@@ -404,7 +406,7 @@ def build_examples():
     for text in PERSONA_BENIGN:
         for _ in range(3):
             ex.append((text, None, "benign", -1))  # safety contrast only: as "other" they pulled chat-style prompts there
-    for text, dom in added_prompts(random.Random(SEED + 10)):
+    for text, dom in added_prompts():
         ex.append((text, dom, "benign", -1))
     return ex, pii_train, mm_train
 
@@ -435,14 +437,15 @@ def main():
     full = load_vocab(data_path("tokenizers", "bert-base-uncased-vocab.txt"))
     tok_full = WordPiece(full)
     counts = collections.Counter()
-    added = {t for t, _ in added_prompts(random.Random(SEED + 10))}
+    added = {t for t, _ in added_prompts()}
     for text, *_ in ex:
         if text not in added:
             counts.update(tok_full.tokenize(text)[0])
     for r in pii_train:
         counts.update(tok_full.tokenize(r["text"])[0])
     train_ids = {r["question_id"] for r in mm_train}
-    for r in read_jsonl("mmlu-pro", "explanations-train.jsonl.gz"):
+    explanations = read_jsonl("mmlu-pro", "explanations-train.jsonl.gz")
+    for r in explanations:
         if r["question_id"] in train_ids:
             counts.update(tok_full.tokenize(r["text"][:1500])[0])
     inv = {i: t for t, i in full.items()}
@@ -476,7 +479,7 @@ def main():
     # train.py --extra: one explanation (an LLM's worked answer) per fit-side question, as a domain example only
     expl_rng = random.Random(SEED + 9)
     by_question = collections.defaultdict(list)
-    for r in read_jsonl("mmlu-pro", "explanations-train.jsonl.gz"):
+    for r in explanations:
         by_question[r["question_id"]].append(r)
     expl = []
     for q in mm_train:

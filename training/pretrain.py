@@ -15,7 +15,6 @@ Writes training/out/pretrained.npz (common.save_checkpoint) every 500 steps and 
 import argparse
 import math
 import os
-import random
 import time
 
 import numpy as np
@@ -30,12 +29,12 @@ CORPUS = os.path.join(OUT, "pretrain_windows.npz")
 
 
 def build_corpus():
-    from common import fit_val_splits, read_jsonl
+    from common import read_jsonl
     from prepare_data import added_prompts, build_examples
     tok = tokenizer()
     ex, pii_train, mm_fit = build_examples()
     fit_ids = {r["question_id"] for r in mm_fit}
-    added = {t for t, _ in added_prompts(random.Random(SEED + 10))}  # came after the shipped pre-train
+    added = {t for t, _ in added_prompts()}  # came after the shipped pre-train
     texts = list(dict.fromkeys([e[0] for e in ex if e[0] not in added] + [r["text"] for r in pii_train]))
     n_train_texts = len(texts)
     texts += [r["text"] for r in read_jsonl("mmlu-pro", "explanations-train.jsonl.gz") if r["question_id"] in fit_ids]
