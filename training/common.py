@@ -10,6 +10,8 @@ import os
 import random
 import unicodedata
 
+import numpy as np
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
 if not os.path.isdir(DATA):  # worktrees live one level deeper than the main checkout
@@ -98,6 +100,52 @@ def entities(tag_ids):
     return out
 
 
+def _tag_transitions():
+    """Allowed BIO moves as additive masks, [continuation piece?][prev tag, tag]: I-X only after B-X/I-X, and a
+    WordPiece continuation (##) piece keeps its word's entity: O after O, I-X after B-X/I-X, never a B- tag."""
+    kind = [None if t == "O" else t[2:] for t in PII_TAGS]
+    begin = [t.startswith("B-") for t in PII_TAGS]
+    masks = []
+    for continuation in (False, True):
+        m = np.full((len(PII_TAGS), len(PII_TAGS)), -1e9, np.float32)
+        for a in range(len(PII_TAGS)):
+            for b in range(len(PII_TAGS)):
+                if continuation:
+                    ok = (kind[b] is None) if kind[a] is None else (kind[b] == kind[a] and not begin[b])
+                else:
+                    ok = kind[b] is None or begin[b] or kind[a] == kind[b]
+                if ok:
+                    m[a, b] = 0.0
+        masks.append(m)
+    return masks
+
+
+_TRANSITIONS = None
+
+
+def decode_tags(log_probs, continuation):
+    """Most probable valid BIO path (Viterbi over per-piece log-probabilities, rows 0 = [CLS] and -1 = [SEP]
+    skipped), as the runtime's HeadDecoder does. Word-consistent decoding instead of per-piece argmax: argmax split
+    names and e-mail addresses mid-word ("E" EMAIL, "wan" PERSON) and let I- tags open entities."""
+    global _TRANSITIONS
+    if _TRANSITIONS is None:
+        _TRANSITIONS = _tag_transitions()
+    n = len(log_probs)
+    if n <= 2:
+        return [0] * n
+    score = np.full(len(PII_TAGS), -1e9, np.float32)
+    score[0] = 0.0  # [CLS] counts as O
+    back = []
+    for t in range(1, n - 1):
+        m = score[:, None] + _TRANSITIONS[bool(continuation[t])]
+        back.append(m.argmax(0))
+        score = m.max(0) + log_probs[t]
+    path = [int(score.argmax())]
+    for b in reversed(back[1:]):
+        path.append(int(b[path[-1]]))
+    return [0] + path[::-1] + [0]
+
+
 def safety_score(probs):
     """What a jailbreak signal with labels [jailbreak, harmful] compares with its threshold: the larger of the two."""
     return max(float(probs[1]), float(probs[2]))
@@ -159,6 +207,9 @@ class WordPiece:
         self.cls = vocab["[CLS]"]
         self.sep = vocab["[SEP]"]
         self.pad = vocab["[PAD]"]
+        self.continuation = np.zeros(max(vocab.values()) + 1, bool)  # by id: a "##" piece
+        for piece, i in vocab.items():
+            self.continuation[i] = piece.startswith("##") and len(piece) > 2
         self._cache = {}
 
     def basic(self, text):

@@ -18,8 +18,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
 from scipy.sparse import hstack
 
-from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, SAFETY, arena_splits, entities, mmlu_splits,
-                    operating_threshold, pad_batch, read_jsonl, safety_score, split, tokenizer)
+from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, SAFETY, arena_splits, decode_tags, entities,
+                    mmlu_splits, operating_threshold, pad_batch, read_jsonl, safety_score, split, tokenizer)
 from export_onnx import load_model
 from prepare_data import build_examples, chat_view, pii_tags, validation_sets
 
@@ -43,7 +43,7 @@ def predict(model, tok, texts, bs=64):
                 dom[i] = torch.softmax(d[j], -1).numpy()
                 saf[i] = torch.softmax(sf[j], -1).numpy()
                 emb[i] = e[j].numpy()
-                pii[i] = p[j, : len(enc[i])].argmax(-1).numpy()
+                pii[i] = decode_tags(torch.log_softmax(p[j, : len(enc[i])], -1).numpy(), tok.continuation[enc[i]])
     return dom, saf, np.stack(emb), pii
 
 
@@ -269,7 +269,7 @@ def main():
     for r, pred in zip(pii_test, pp):
         ids, gold = pii_tags(r["text"], r["spans"], tok)
         g = entities([0] + gold[:126])
-        p = entities([int(x) for x in pred[:-1]] if len(pred) > 1 else [])
+        p = entities(pred[:-1])
         p = {(t, s, e) for t, s, e in p if s > 0}
         tp += len(g & p)
         fp += len(p - g)

@@ -66,7 +66,7 @@ def main():
           f"{m['train_minutes']} min into the run), sequences of <= 80 tokens in batches of 32; the learning rate warms up for 150 steps and follows "
           f"a cosine to zero at the time budget. Every 500 steps the model is scored on validation slices carved from "
           f"the training side (never from a test split): mean of MMLU-Pro domain accuracy, arena-hard coding/math "
-          f"accuracy, attack recall at a 1%-benign threshold and PII F1; the best-scoring step is the one shipped "
+          f"accuracy, attack recall at a 1%-benign threshold and PII F1 (per-piece argmax decoding until this model shipped); the best-scoring step is the one shipped "
           f"(step {m['steps']} of the run, epoch {m['epochs']}; its validation scores: "
           f"{', '.join(f'{k} {v:.3f}' for k, v in (m.get('validation_at_kept_step') or {}).items())}). "
           "Losses: domain CE (label smoothing 0.05), safety CE (class weights 1/4/3), PII token CE (x2), "

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import (OUT, SEED, MODEL_DIR, build_model, entities, load_checkpoint, load_vocab, operating_threshold,
-                    pad_batch, safety_score, save_checkpoint)
+from common import (OUT, SEED, MODEL_DIR, build_model, decode_tags, entities, load_checkpoint, load_vocab,
+                    operating_threshold, pad_batch, safety_score, save_checkpoint, tokenizer)
 
 CFG = {"emb": 128, "hidden": 128, "layers": 2, "heads": 4, "ffn": 512, "dropout": 0.1}
 TRAIN_LEN = 80
@@ -102,6 +102,7 @@ def contrastive(emb, pair, temp=0.05):
 
 def validate(model, val):
     """Scores on the validation slices (never trained on); their mean picks the checkpoint that is kept."""
+    continuation = tokenizer().continuation
     model.eval()
     dev = next(model.parameters()).device
     out = {}
@@ -117,7 +118,8 @@ def validate(model, val):
                 for j, i in enumerate(idx):
                     dom[i] = int(d[j].argmax())
                     saf[i] = safety_score(torch.softmax(sf[j], -1).tolist())
-                    pii[i] = p[j, : len(seqs[i])].argmax(-1).tolist()
+                    pii[i] = decode_tags(torch.log_softmax(p[j, : len(seqs[i])], -1).numpy(),
+                                         continuation[seqs[i]])
             out[name] = (dom, saf, pii)
     model.train()
     acc = lambda name: float(np.mean([p == y for p, y in zip(out[name][0], val[name]["labels"])]))

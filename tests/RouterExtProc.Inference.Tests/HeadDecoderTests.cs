@@ -39,7 +39,7 @@ public sealed class HeadDecoderTests
                 : 0;
         }
 
-        List<EntitySpan> spans = HeadDecoder.DecodeEntities(Logits(tag), new TagScheme(Tags), tokens.Starts, tokens.Ends, tokens.Count);
+        List<EntitySpan> spans = HeadDecoder.DecodeEntities(Logits(tag), new TagScheme(Tags), tokens.Starts, tokens.Ends, tokens.Continues, tokens.Count);
 
         Assert.That(spans, Has.Count.EqualTo(2));
         Assert.That(spans[0].Type, Is.EqualTo("PERSON"));
@@ -55,17 +55,47 @@ public sealed class HeadDecoderTests
         int[] starts = [0, 0, 4, 8, 12, 12];
         int[] ends = [0, 3, 7, 11, 12, 12];
         // [CLS]=B-PERSON must be ignored; B I B O [SEP]=I-PERSON ignored.
-        List<EntitySpan> spans = HeadDecoder.DecodeEntities(Logits(1, 1, 2, 1, 0, 2), new TagScheme(Tags), starts, ends, 6);
+        List<EntitySpan> spans = HeadDecoder.DecodeEntities(Logits(1, 1, 2, 1, 0, 2), new TagScheme(Tags), starts, ends, new bool[6], 6);
         Assert.That(spans.Select(s => (s.Start, s.Length)), Is.EqualTo(new[] { (0, 7), (8, 3) }));
     }
 
     [Test]
-    public void DecodeEntities_InsideTagOfOtherType_StartsNewEntity()
+    public void DecodeEntities_InsideTagCannotOpenAnEntity_TheBestValidPathWins()
     {
-        int[] starts = [0, 0, 4, 0];
-        int[] ends = [0, 3, 7, 0];
-        List<EntitySpan> spans = HeadDecoder.DecodeEntities(Logits(0, 2, 4, 0), new TagScheme(Tags), starts, ends, 4);
-        Assert.That(spans.Select(s => s.Type), Is.EqualTo(new[] { "PERSON", "EMAIL_ADDRESS" }));
+        // Token 1 argmax is I-PERSON right after O; B-PERSON is its runner-up, so the valid path is B-PERSON. Token 2
+        // argmax I-EMAIL cannot follow PERSON; I-PERSON (runner-up) can, and together they outscore the alternatives.
+        int[] starts = [0, 0, 4, 8];
+        int[] ends = [0, 3, 7, 8];
+        float[] logits = Logits(0, 2, 4, 0);
+        logits[(1 * Tags.Length) + 1] = 6f;
+        logits[(2 * Tags.Length) + 2] = 7f;
+        List<EntitySpan> spans = HeadDecoder.DecodeEntities(logits, new TagScheme(Tags), starts, ends, new bool[4], 4);
+        Assert.That(spans.Select(s => (s.Type, s.Start, s.Length)), Is.EqualTo(new[] { ("PERSON", 0, 7) }));
+    }
+
+    [Test]
+    public void DecodeEntities_ContinuationPieceStaysInItsWordsEntity()
+    {
+        // "ewan" "##dawson" "@" "x" ".io": argmax says PERSON for the second piece of the first word; a "##" piece
+        // may not switch type, and the e-mail reading of the whole word scores higher.
+        int[] starts = [0, 0, 4, 10, 11, 12, 15];
+        int[] ends = [0, 4, 10, 11, 12, 15, 15];
+        bool[] continues = [false, false, true, false, false, false, false];
+        float[] logits = Logits(0, 3, 1, 4, 4, 4, 0);
+        logits[(2 * Tags.Length) + 4] = 7f;
+        List<EntitySpan> spans = HeadDecoder.DecodeEntities(logits, new TagScheme(Tags), starts, ends, continues, 7);
+        Assert.That(spans.Select(s => (s.Type, s.Start, s.Length)), Is.EqualTo(new[] { ("EMAIL_ADDRESS", 0, 15) }));
+    }
+
+    [Test]
+    public void DecodeEntities_ContinuationThatDoesNotAbutItsPredecessor_StartsAfresh()
+    {
+        // A head+tail cut can leave a "##" piece after an unrelated token (offset gap): it may begin an entity.
+        int[] starts = [0, 0, 40, 40];
+        int[] ends = [0, 3, 44, 40];
+        bool[] continues = [false, false, true, false];
+        List<EntitySpan> spans = HeadDecoder.DecodeEntities(Logits(0, 0, 1, 0), new TagScheme(Tags), starts, ends, continues, 4);
+        Assert.That(spans.Select(s => (s.Type, s.Start, s.Length)), Is.EqualTo(new[] { ("PERSON", 40, 4) }));
     }
 
     [Test]

@@ -11,7 +11,7 @@ namespace RouterExtProc.Inference.Tests;
 /// </summary>
 public sealed class RouterEncoderTests
 {
-    private sealed record Case(string Text, long[] Ids, float[] Domain, float[] Safety, float[] Embedding);
+    private sealed record Case(string Text, long[] Ids, float[] Domain, float[] Safety, float[] Embedding, (string Type, int Start, int End)[] Entities);
 
     private static string ModelDir()
     {
@@ -36,7 +36,9 @@ public sealed class RouterEncoderTests
                 [.. c.GetProperty("input_ids").EnumerateArray().Select(x => x.GetInt64())],
                 Floats(c.GetProperty("domain_logits")),
                 Floats(c.GetProperty("safety_logits")),
-                Floats(c.GetProperty("embedding"))))
+                Floats(c.GetProperty("embedding")),
+                c.GetProperty("pii_entities").EnumerateArray()
+                    .Select(e => (e[0].GetString()!, e[1].GetInt32(), e[2].GetInt32())).ToArray()))
             .ToList();
         return (doc.RootElement.GetProperty("tolerance_fp32").GetDouble(), cases);
     }
@@ -89,6 +91,22 @@ public sealed class RouterEncoderTests
             Assert.That(result.Heads["domain"].Probabilities, Is.EqualTo(Softmax(c.Domain)).Within(tolerance), c.Text);
             Assert.That(result.Heads["safety"].Probabilities, Is.EqualTo(Softmax(c.Safety)).Within(tolerance), c.Text);
             Assert.That(result.Heads["embedding"].Embedding, Is.EqualTo(Normalise(c.Embedding)).Within(tolerance), c.Text);
+        }
+    }
+
+    [Test]
+    public async Task Fp32_DecodesTheEntitiesPyTorchDecodes()
+    {
+        // The runtime's constrained BIO decoding (HeadDecoder) against training/common.py decode_tags on the same
+        // model: same types, same character spans.
+        var (_, cases) = Reference();
+        Assert.That(cases.Sum(c => c.Entities.Length), Is.GreaterThan(2), "the reference needs entities to compare");
+        await using var analyzer = await LoadAsync("model.onnx");
+        foreach (var c in cases)
+        {
+            var result = await analyzer.AnalyzeAsync("router", c.Text, CancellationToken.None);
+            var entities = result.Heads["pii"].Entities!.Select(e => (e.Type, e.Start, e.Start + e.Length)).ToArray();
+            Assert.That(entities, Is.EqualTo(c.Entities), c.Text);
         }
     }
 

@@ -303,7 +303,7 @@ internal sealed class OnnxEncoder : IDisposable
                 return new HeadOutput
                 {
                     Labels = head.Labels,
-                    Entities = HeadDecoder.DecodeEntities(data.Slice(b * stride, stride), _tagSchemes[headIndex]!, item.Starts, item.Ends, item.Count),
+                    Entities = HeadDecoder.DecodeEntities(data.Slice(b * stride, stride), _tagSchemes[headIndex]!, item.Starts, item.Ends, item.Continues, item.Count),
                 };
             }
 

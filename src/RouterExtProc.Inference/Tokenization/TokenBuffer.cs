@@ -2,12 +2,16 @@ using System.Buffers;
 
 namespace RouterExtProc.Inference.Tokenization;
 
-/// <summary>Token ids with their [start, end) character offsets, in pooled arrays that grow as needed.</summary>
+/// <summary>
+/// Token ids with their [start, end) character offsets and whether each is a WordPiece continuation ("##") piece, in
+/// pooled arrays that grow as needed.
+/// </summary>
 internal sealed class TokenBuffer : IDisposable
 {
     private long[] _ids;
     private int[] _starts;
     private int[] _ends;
+    private bool[] _continues;
 
     public TokenBuffer(int capacity)
     {
@@ -15,6 +19,7 @@ internal sealed class TokenBuffer : IDisposable
         _ids = ArrayPool<long>.Shared.Rent(capacity);
         _starts = ArrayPool<int>.Shared.Rent(capacity);
         _ends = ArrayPool<int>.Shared.Rent(capacity);
+        _continues = ArrayPool<bool>.Shared.Rent(capacity);
     }
 
     public int Count { get; private set; }
@@ -25,11 +30,14 @@ internal sealed class TokenBuffer : IDisposable
 
     public ReadOnlySpan<int> Ends => _ends.AsSpan(0, Count);
 
+    /// <summary>True where a token continues the word of the token before it (a "##" piece).</summary>
+    public ReadOnlySpan<bool> Continues => _continues.AsSpan(0, Count);
+
     public void Clear() => Count = 0;
 
     public void Truncate(int count) => Count = Math.Min(Count, count);
 
-    public void Add(long id, int start, int end)
+    public void Add(long id, int start, int end, bool continues = false)
     {
         if (Count == _ids.Length)
         {
@@ -39,6 +47,7 @@ internal sealed class TokenBuffer : IDisposable
         _ids[Count] = id;
         _starts[Count] = start;
         _ends[Count] = end;
+        _continues[Count] = continues;
         Count++;
     }
 
@@ -57,6 +66,7 @@ internal sealed class TokenBuffer : IDisposable
         other._ids.AsSpan(from, count).CopyTo(_ids.AsSpan(Count));
         other._starts.AsSpan(from, count).CopyTo(_starts.AsSpan(Count));
         other._ends.AsSpan(from, count).CopyTo(_ends.AsSpan(Count));
+        other._continues.AsSpan(from, count).CopyTo(_continues.AsSpan(Count));
         Count += count;
     }
 
@@ -66,6 +76,7 @@ internal sealed class TokenBuffer : IDisposable
         Resize(ref _ids, size, Count);
         Resize(ref _starts, size, Count);
         Resize(ref _ends, size, Count);
+        Resize(ref _continues, size, Count);
     }
 
     private static void Resize<T>(ref T[] array, int size, int used)
@@ -86,9 +97,11 @@ internal sealed class TokenBuffer : IDisposable
         ArrayPool<long>.Shared.Return(_ids);
         ArrayPool<int>.Shared.Return(_starts);
         ArrayPool<int>.Shared.Return(_ends);
+        ArrayPool<bool>.Shared.Return(_continues);
         _ids = [];
         _starts = [];
         _ends = [];
+        _continues = [];
         Count = 0;
     }
 }

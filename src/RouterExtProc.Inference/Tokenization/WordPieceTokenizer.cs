@@ -355,7 +355,7 @@ internal sealed class WordPieceTokenizer
                 return 0;
             }
 
-            sink.Add(found, origins[start], originEnds[end - 1]);
+            sink.Add(found, origins[start], originEnds[end - 1], continues: start > 0);
             start = end;
         }
 
