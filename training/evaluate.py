@@ -217,6 +217,8 @@ def main():
                 sel = np.array([r["subcategory"] == sub for r in T["ar_cm"]])
                 entry[sub + "_accuracy"] = round(float((pm[sel] == yt[sel]).mean()), 4)
                 entry[sub + "_baseline_accuracy"] = round(float((pb[sel] == yt[sel]).mean()), 4)
+            # which prompts are held out (ids only), so the C# routing test can score the service on them alone
+            entry["heldout_uids"] = sorted(r["uid"] for r in T["ar_cm"])
         dom[name] = entry
         print(name, entry["accuracy"], entry["baseline_accuracy"], round(time.time() - t0), "s", flush=True)
     res["domain"] = dom

@@ -287,8 +287,9 @@ def _letters(rng, n):
     return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(n))
 
 
-def _generated_value(kind, rng, person_pool):
-    """A fresh value of a structured entity type, in the formats the presidio data uses (and a few more)."""
+def _generated_value(kind, rng, person_pool, firsts=(), surnames=()):
+    """A fresh value of a structured entity type, in the formats the presidio data uses (and a few more); people and
+    organisations are recombined from the first names and surnames of the training sentences' people."""
     if kind == "CREDIT_CARD":
         d = _digits(rng, rng.choice([15, 16, 16, 16]))
         sep = rng.choice(["", "", " ", "-"])
@@ -323,6 +324,19 @@ def _generated_value(kind, rng, person_pool):
         return rng.choice(["https://", "http://www.", "www.", ""]) + _letters(rng, 1) + "".join(
             rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 12))) + rng.choice(
             [".com", ".org", ".net", ".io", ".de", ".com.br", ".co.uk"]) + rng.choice(["", "/"])
+    if kind == "ORGANIZATION" and surnames:
+        # Faker's company() formats, which presidio's generator used: surname firms read like people otherwise
+        a, b, c = (rng.choice(surnames) for _ in range(3))
+        v = rng.choice([f"{a}, {b} and {c}", f"{a}, {b} and {c}", f"{a}-{b}", f"{a} Inc", f"{a} Inc.",
+                        f"{a} LLC", f"{a} Ltd", f"{a} Ltd.", f"{a} PLC", f"{a} Group", f"{a} and Sons",
+                        f"{a} {b} Partners", f"{a} Holdings"])
+        return v.lower() if rng.random() < 0.1 else v
+    if kind == "PERSON" and surnames:
+        first = rng.choice(firsts)
+        v = rng.choice([f"{first} {rng.choice(surnames)}", f"{first} {rng.choice(surnames)}",
+                        f"{first} {_letters(rng, 1)}. {rng.choice(surnames)}", f"{first} {_letters(rng, 1)} {rng.choice(surnames)}",
+                        f"{first} {rng.choice(surnames)}-{rng.choice(surnames)}", first])
+        return v.lower() if rng.random() < 0.1 else v
     if kind == "DATE_TIME":
         return rng.choice([f"{rng.randint(1950, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
                            f"{rng.randint(1, 12)}/{rng.randint(1, 28)}/{rng.randint(1950, 2030)}",
@@ -331,13 +345,27 @@ def _generated_value(kind, rng, person_pool):
     return None
 
 
-def pii_variants(rows, rng, per_row):
+def _shape(value):
+    """Coarse form of an entity value: digits only, several lines or comma parts, word count (capped at 4)."""
+    return value.strip().isdigit(), "\n" in value or "," in value, min(len(value.split()), 4)
+
+
+def pii_variants(rows, rng, per_row, recombine=False):
     """Each training sentence re-filled per_row times: every span's value swapped for another value of the same
-    type (from the training spans' pool or freshly generated for structured types), offsets recomputed."""
+    type (from the training spans' pool or freshly generated for structured types), offsets recomputed. With
+    recombine, people and organisations are also generated, and pool values keep the replaced value's shape
+    (a bare number stays a number, a one-line street a one-line street): the templates label an address whole in
+    some sentences and piece by piece in others, and a whole address pasted where a house number was taught the
+    model the opposite of the template."""
     pool = collections.defaultdict(list)
+    shaped = collections.defaultdict(list)
     for r in rows:
         for sp in r["spans"]:
             pool[sp["type"]].append(sp["value"])
+            shaped[sp["type"], _shape(sp["value"])].append(sp["value"])
+    names = [v.split() for v in pool["PERSON"] if len(v.split()) >= 2] if recombine else []
+    firsts = sorted({n[0] for n in names if n[0][:1].isupper() and n[0].isalpha()})
+    surnames = sorted({n[-1] for n in names if n[-1][:1].isupper() and n[-1].isalpha()})
     out = []
     for r in rows:
         spans = sorted(r["spans"], key=lambda sp: sp["start"])
@@ -346,9 +374,11 @@ def pii_variants(rows, rng, per_row):
         for _ in range(per_row):
             text, new_spans, pos = "", [], 0
             for sp in spans:
-                value = _generated_value(sp["type"], rng, pool["PERSON"]) if rng.random() < 0.5 else None
+                value = (_generated_value(sp["type"], rng, pool["PERSON"], firsts, surnames) if rng.random() < 0.5
+                         else None)
                 if value is None:
-                    value = rng.choice(pool[sp["type"]])
+                    same = shaped[sp["type"], _shape(sp["value"])] if recombine else None
+                    value = rng.choice(same or pool[sp["type"]])
                 text += r["text"][pos:sp["start"]]
                 new_spans.append({"type": sp["type"], "start": len(text), "end": len(text) + len(value)})
                 text += value
@@ -476,6 +506,16 @@ def main():
                      "pii": [-100] + [0] * len(ids) + [-100], "pair": -1})
     with open(os.path.join(OUT, "train.json"), "w") as f:
         json.dump(rows, f)
+    # train.py --extra for the PII refinement (--teacher): 6 more re-fills per training sentence, with people and
+    # organisations recombined from the training names (Faker-style firms such as "Lee, Park and Ortiz")
+    extra_pii = []
+    for r in pii_variants(pii_train, random.Random(SEED + 10), 6, recombine=True):
+        ids, tags = pii_tags(r["text"], r["spans"], tok)
+        extra_pii.append({"ids": [tok.cls] + ids[:126] + [tok.sep], "domain": -1, "safety": 0,
+                          "pii": [-100] + tags[:126] + [-100], "pair": -1})
+    with open(os.path.join(OUT, "pii_extra.json"), "w") as f:
+        json.dump(extra_pii, f)
+    print("extra PII rows", len(extra_pii))
     # train.py --extra: one explanation (an LLM's worked answer) per fit-side question, as a domain example only
     expl_rng = random.Random(SEED + 9)
     by_question = collections.defaultdict(list)

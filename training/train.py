@@ -163,6 +163,9 @@ def main():
                     help="more training rows (JSON list in train.json's format), e.g. training/out/explanations.json")
     ap.add_argument("--val-every", type=int, default=250, help="steps between validation passes")
     ap.add_argument("--resume", action="store_true", help="continue from --checkpoint (second, shorter run)")
+    ap.add_argument("--teacher", help="a fine-tuned checkpoint to start from AND distil from (frozen copy): domain "
+                    "and safety learn the teacher's logits and the embedding its vectors, while PII keeps "
+                    "its labels; refines one head on new data without moving the others (learning without forgetting)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -199,11 +202,22 @@ def main():
         prev_steps, prev_seconds = ck.get("total_steps", ck["steps"]), ck.get("total_seconds", ck.get("train_seconds", 0))
         rng = random.Random(SEED + 1)
         print("resumed after", prev_steps, "steps")
+    teacher = None
+    if args.teacher:
+        ck = load_checkpoint(args.teacher)
+        model.load_state_dict(ck["state"])
+        teacher = build_model(vocab, CFG)
+        teacher.load_state_dict(ck["state"])
+        teacher.to(dev).eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        print("starting from and distilling", args.teacher, "step", ck["steps"])
     model.to(dev)
     print("params", sum(p.numel() for p in model.parameters()), "device", dev)
     run = {"init": os.path.basename(args.init) if args.init else "emb_init", "seed": args.seed, "lr": args.lr,
            "dropout": args.dropout, "token_dropout": args.token_dropout, "budget_min": args.budget_min,
-           "extra": [os.path.basename(p) for p in args.extra], "device": str(dev)}
+           "extra": [os.path.basename(p) for p in args.extra], "device": str(dev),
+           "teacher": os.path.basename(args.teacher) if args.teacher else None}
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "word" not in n and "pos" not in n]
     other = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "word" not in n and "pos" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}],
@@ -222,7 +236,8 @@ def main():
             if frac >= 1.0:
                 done = True
                 break
-            lr = args.lr * min(1.0, (step + 1) / (30 if args.resume else 150)) * 0.5 * (1 + math.cos(math.pi * frac))
+            warm = 30 if args.resume or args.teacher else 150
+            lr = args.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:
                 g["lr"] = lr
             ids, mask, dom, saf, pii, pair = (x.to(dev, non_blocking=True) if torch.is_tensor(x) else x for x in
@@ -230,6 +245,20 @@ def main():
             model.train()
             dl, sl, pl, emb = model(ids, mask)
             loss = 0.0
+            if teacher is not None:
+                with torch.no_grad():
+                    t_dl, t_sl, _, t_emb = teacher(ids, mask)
+                # logits, not probabilities: a saturated softmax hides the tail a safety threshold of 0.978 lives in
+                ld = F.mse_loss(dl, t_dl)
+                ls = F.mse_loss(sl, t_sl)
+                le = (1 - (emb * t_emb).sum(-1)).mean()  # both unit-length
+                loss = loss + ld + 2.0 * ls + 10.0 * le
+                stats["dom"].append(ld.item())
+                stats["saf"].append(ls.item())
+                stats["con"].append(le.item())
+                dom = torch.full_like(dom, -1)  # labels unused: the teacher's outputs stand in for them
+                saf = torch.full_like(saf, -1)
+                pair = [-1] * len(pair)
             if (dom >= 0).any():
                 ld = F.cross_entropy(dl, dom, ignore_index=-1, label_smoothing=0.05)
                 loss = loss + ld
@@ -244,9 +273,10 @@ def main():
                 lp = F.cross_entropy(pl.reshape(-1, pl.shape[-1]), pii.reshape(-1), ignore_index=-100)
                 loss = loss + 2.0 * lp
                 stats["pii"].append(lp.item())
-            lc = contrastive(emb, pair)
-            loss = loss + 0.3 * lc
-            stats["con"].append(lc.item())
+            if teacher is None:
+                lc = contrastive(emb, pair)
+                loss = loss + 0.3 * lc
+                stats["con"].append(lc.item())
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
