@@ -3,6 +3,8 @@
 Usage: ROUTER_TRAIN_BLAS=1 /usr/bin/python3 training/train.py --init training/out/pretrained.npz --lr 1e-3 \
          --budget-min 40 --threads 2 --dropout 0.15 --token-dropout 0.1 --val-every 500   [--device cuda]
 --init starts from pretrain.py's MLM encoder (without it: random layers, emb_init.npy word vectors).
+--teacher refines a fine-tuned checkpoint: it starts from it and distils its domain/safety logits and embedding
+while the PII head learns (training/README.md, session 6; run it with --dropout 0 --token-dropout 0).
 The learning-rate schedule is a function of elapsed time (warm-up, then cosine to zero at the budget), so the run
 fits the wall-clock budget on a shared CPU; the number of steps done is logged and saved with the checkpoint.
 Every --val-every steps the validation slices (prepare_data.py's val.json) are scored; the best step is written to
