@@ -29,6 +29,7 @@ internal sealed class TagScheme
             _typeIndex[i] = -1;
             if (label is "O" or "")
             {
+                HasOutside = true;
                 continue;
             }
 
@@ -56,6 +57,9 @@ internal sealed class TagScheme
     }
 
     public int Count => _types.Length;
+
+    /// <summary>Whether the scheme has an O tag (what [CLS] and everything outside an entity is).</summary>
+    public bool HasOutside { get; }
 
     /// <summary>Distinct entity types; <see cref="TypeIndex"/> maps a tag into [0, TypeCount), O to -1.</summary>
     public int TypeCount { get; }
@@ -134,15 +138,9 @@ internal static class HeadDecoder
             }
 
             // [CLS] stands for O: paths start from an O tag (or anywhere, for a scheme without one).
-            bool hasOutside = false;
             for (int q = 0; q < classes; q++)
             {
-                hasOutside |= tags.TypeIndex(q) < 0;
-            }
-
-            for (int q = 0; q < classes; q++)
-            {
-                score[q] = !hasOutside || tags.TypeIndex(q) < 0 ? 0f : float.NegativeInfinity;
+                score[q] = !tags.HasOutside || tags.TypeIndex(q) < 0 ? 0f : float.NegativeInfinity;
             }
 
             for (int s = 0; s < steps; s++)
