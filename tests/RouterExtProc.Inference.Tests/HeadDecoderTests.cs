@@ -99,6 +99,28 @@ public sealed class HeadDecoderTests
     }
 
     [Test]
+    public void DecodeEntities_IoScheme_BareTagsStartAndContinueEntities()
+    {
+        // IO labels (no B-/I- prefix), as some Hugging Face exports have: a bare type may open an entity after O and
+        // continues one of its own type; a "##" piece keeps its word's type.
+        string[] io = ["O", "PERSON", "EMAIL_ADDRESS"];
+        int[] starts = [0, 0, 4, 8, 12, 16, 16];
+        int[] ends = [0, 3, 7, 12, 15, 16, 16];
+        bool[] continues = [false, false, false, false, true, false, false];
+        var logits = new float[7 * io.Length];
+        int[] argmax = [0, 1, 1, 2, 1, 0, 0]; // "##" piece 4 argmax PERSON after an e-mail word piece
+        for (int t = 0; t < argmax.Length; t++)
+        {
+            logits[(t * io.Length) + argmax[t]] = 8f;
+        }
+
+        logits[(4 * io.Length) + 2] = 6f;
+        List<EntitySpan> spans = HeadDecoder.DecodeEntities(logits, new TagScheme(io), starts, ends, continues, 7);
+        Assert.That(spans.Select(s => (s.Type, s.Start, s.Start + s.Length)),
+            Is.EqualTo(new[] { ("PERSON", 0, 7), ("EMAIL_ADDRESS", 8, 15) }));
+    }
+
+    [Test]
     public void Classify_SoftmaxSumsToOne_SigmoidIsPerLabel()
     {
         float[] softmax = HeadDecoder.Classify([1f, 2f, 3f], sigmoid: false);
