@@ -107,6 +107,26 @@ public sealed class DefaultConfigRoutingTests
         Assert.That(exchange.SetHeader("x-selected-model"), Is.EqualTo("gpt-4o"));
     }
 
+    [TestCase("Найдите производную функции y = x·e^x.")]
+    [TestCase("Вычислить несобственные интегралы с подробным решением.")]
+    [TestCase("已知三角形的两边和夹角，求第三边的长度。请用几何方法说明。")]
+    [TestCase("袋子里有3个红球和5个白球，随机取两个，两个都是红球的概率是多少？")]
+    public async Task MathInRussianOrChinese_ReachesTheMathDecisionThroughKeywords(string prompt)
+    {
+        var signals = await ExplainSignalsAsync(prompt);
+        Assert.That(signals["math_keywords"].GetProperty("matched").GetBoolean(), Is.True, prompt);
+        var exchange = await _server.Envoy.RouteAsync(EnvoyFrames.Chat(prompt));
+        Assert.That(exchange.SetHeader("x-router-decision"), Is.EqualTo("math"));
+    }
+
+    [Test]
+    public async Task ChineseEverydayProof_IsNotMath()
+    {
+        // "事实证明" ("it turned out") uses 证明 (prove) in its everyday sense: not a math keyword.
+        var signals = await ExplainSignalsAsync("事实证明，这场比赛非常精彩，观众都很满意。");
+        Assert.That(signals["math_keywords"].GetProperty("matched").GetBoolean(), Is.False);
+    }
+
     [Test]
     public async Task ExplainEndpoint_ShowsSignalsDecisionsAndSelection()
     {
