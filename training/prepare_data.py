@@ -334,7 +334,8 @@ def _generated_value(kind, rng, person_pool, firsts=(), surnames=()):
     if kind == "PERSON" and surnames:
         first = rng.choice(firsts)
         v = rng.choice([f"{first} {rng.choice(surnames)}", f"{first} {rng.choice(surnames)}",
-                        f"{first} {_letters(rng, 1)}. {rng.choice(surnames)}", f"{first} {_letters(rng, 1)} {rng.choice(surnames)}",
+                        f"{first} {_letters(rng, 1)}. {rng.choice(surnames)}",
+                        f"{first} {_letters(rng, 1)} {rng.choice(surnames)}",
                         f"{first} {rng.choice(surnames)}-{rng.choice(surnames)}", first])
         return v.lower() if rng.random() < 0.1 else v
     if kind == "DATE_TIME":
@@ -398,6 +399,13 @@ def pii_tags(text, spans, tok):
                 tags[j] = PII_TAGS.index(("B-" if first else "I-") + sp["type"])
                 first = False
     return ids, tags
+
+
+def pii_row(r, tok):
+    """A training row of a PII sentence: its word pieces and BIO tags, benign for the safety head, no domain."""
+    ids, tags = pii_tags(r["text"], r["spans"], tok)
+    return {"ids": [tok.cls] + ids[:126] + [tok.sep], "domain": -1, "safety": 0,
+            "pii": [-100] + tags[:126] + [-100], "pair": -1}
 
 
 def build_examples():
@@ -496,10 +504,7 @@ def main():
     # each PII sentence twice as written plus 3 re-filled variants (new values, same types), then PII negatives:
     # technical prompts with no personal data, every piece tagged O
     pii_rng = random.Random(SEED + 7)
-    for r in pii_train + pii_train + pii_variants(pii_train, pii_rng, 3):
-        ids, tags = pii_tags(r["text"], r["spans"], tok)
-        rows.append({"ids": [tok.cls] + ids[:126] + [tok.sep], "domain": -1, "safety": 0,
-                     "pii": [-100] + tags[:126] + [-100], "pair": -1})
+    rows += [pii_row(r, tok) for r in pii_train + pii_train + pii_variants(pii_train, pii_rng, 3)]
     for text, dom in synthetic_prompts(random.Random(SEED + 8)):
         ids = tok.tokenize(text)[0][:126]
         rows.append({"ids": [tok.cls] + ids + [tok.sep], "domain": DOMAINS.index(dom), "safety": 0,
@@ -508,11 +513,7 @@ def main():
         json.dump(rows, f)
     # train.py --extra for the PII refinement (--teacher): 6 more re-fills per training sentence, with people and
     # organisations recombined from the training names (Faker-style firms such as "Lee, Park and Ortiz")
-    extra_pii = []
-    for r in pii_variants(pii_train, random.Random(SEED + 10), 6, recombine=True):
-        ids, tags = pii_tags(r["text"], r["spans"], tok)
-        extra_pii.append({"ids": [tok.cls] + ids[:126] + [tok.sep], "domain": -1, "safety": 0,
-                          "pii": [-100] + tags[:126] + [-100], "pair": -1})
+    extra_pii = [pii_row(r, tok) for r in pii_variants(pii_train, random.Random(SEED + 10), 6, recombine=True)]
     with open(os.path.join(OUT, "pii_extra.json"), "w") as f:
         json.dump(extra_pii, f)
     print("extra PII rows", len(extra_pii))

@@ -1,11 +1,11 @@
-"""Writes the domain texts of the encoder's splits as JSONL for the C# lexical trainer (train.sh domain).
+"""Writes the domain texts of the encoder's splits as JSONL for the C# lexical trainer (the session-6 experiment in
+training/README.md; train.sh still trains the shipped lexical-domain model on MMLU-Pro questions).
 
 Usage: /usr/bin/python3 training/lexical/export_domain.py  -> training/out/lexical-domain/*.jsonl (git-ignored)
 fit.jsonl: the domain-labelled texts the encoder's fine-tune trains on (prepare_data.build_examples: MMLU-Pro fit
 questions in one chat rendering each, arena-hard fit prompts, MT-Bench, the project's own prompts), each once;
-val-*.jsonl: the
-validation slices; test-*.jsonl: the held-out sets of the encoder's model card (MMLU-Pro test questions, arena-hard
-coding/math test half). Same splits as the encoder, so the two models' held-out numbers compare directly.
+val-*.jsonl: the validation slices; test-*.jsonl: the held-out sets of the encoder's model card (MMLU-Pro test
+questions, arena-hard coding/math test half). Same splits as the encoder, so held-out numbers compare directly.
 """
 import json
 import os
