@@ -32,13 +32,8 @@ internal sealed class RouterServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts the router around a given runtime (host mechanics tests).</summary>
-    public static async Task<RouterServer> StartAsync(IRouterRuntimeSource runtimes)
-    {
-        int grpc = FreePort.Next(), admin = FreePort.Next();
-        var app = RouterApp.Build(new RouterAppOptions { GrpcPort = grpc, AdminPort = admin, BindAddress = "127.0.0.1" }, runtimes);
-        await app.StartAsync();
-        return new RouterServer(app, grpc, admin, null);
-    }
+    public static Task<RouterServer> StartAsync(IRouterRuntimeSource runtimes) =>
+        ListenAsync(options => options, runtimes, null);
 
     /// <summary>
     /// Starts the router exactly as the command line does, from a config file; null is a start without --config
@@ -46,12 +41,32 @@ internal sealed class RouterServer : IAsyncDisposable
     /// </summary>
     public static async Task<RouterServer> StartFromConfigAsync(string? configPath)
     {
-        int grpc = FreePort.Next(), admin = FreePort.Next();
-        var options = new RouterAppOptions { ConfigPath = configPath, GrpcPort = grpc, AdminPort = admin, BindAddress = "127.0.0.1" };
-        var handle = await RuntimeFactory.CreateAsync(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, CancellationToken.None);
-        var app = RouterApp.Build(options, handle.Source);
-        await app.StartAsync();
-        return new RouterServer(app, grpc, admin, handle);
+        var handle = await RuntimeFactory.CreateAsync(new RouterAppOptions { ConfigPath = configPath, BindAddress = "127.0.0.1" },
+            Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, CancellationToken.None);
+        return await ListenAsync(options => options with { ConfigPath = configPath }, handle.Source, handle);
+    }
+
+    /// <summary>
+    /// Binds the router to two free loopback ports. A port found free can be taken by another test process (test
+    /// projects run in parallel; redis-server instances start on loopback ports too) before Kestrel binds it, so an
+    /// address-in-use failure retries with fresh ports instead of failing the test.
+    /// </summary>
+    private static async Task<RouterServer> ListenAsync(Func<RouterAppOptions, RouterAppOptions> configure, IRouterRuntimeSource runtimes, RuntimeHandle? handle)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            int grpc = FreePort.Next(), admin = FreePort.Next();
+            var app = RouterApp.Build(configure(new RouterAppOptions { GrpcPort = grpc, AdminPort = admin, BindAddress = "127.0.0.1" }), runtimes);
+            try
+            {
+                await app.StartAsync();
+                return new RouterServer(app, grpc, admin, handle);
+            }
+            catch (IOException ex) when (attempt < 5 && ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                await app.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>Posts a chat-completions body to /v1/router/explain; returns the status and the parsed answer.</summary>
