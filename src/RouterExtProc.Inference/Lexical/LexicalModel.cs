@@ -7,21 +7,25 @@ namespace RouterExtProc.Inference.Lexical;
 
 /// <summary>
 /// A hashed n-gram linear classifier (one head): logits = bias + Σ x_f · W[f] over the text's unit-length
-/// term-frequency vector x (see <see cref="LexicalFeatures.Normalise"/>), then softmax. Weights are int8 with one float16 scale per bucket. File format (little-endian), see docs/inference.md:
-/// "RXLX", u16 version 1, u8 bucket bits, u8 reserved, u8 min/max char n-gram, u16 reserved, head name, u16 class
-/// count, labels (each u16 byte length + UTF-8), f32 bias[C], f16 scale[B], i8 weight[B×C].
+/// term-frequency vector x (see <see cref="LexicalFeatures.Normalise"/>; version 2 weights counts by a per-bucket
+/// IDF), then softmax. Weights are int8 with one float16 scale per bucket. File format (little-endian), see
+/// docs/inference.md: "RXLX", u16 version (1, or 2 with IDF), u8 bucket bits, u8 reserved, u8 min/max char n-gram,
+/// u16 reserved, head name, u16 class count, labels (each u16 byte length + UTF-8), f32 bias[C], f16 scale[B],
+/// version 2 only: f16 idf[B], then i8 weight[B×C].
 /// </summary>
 internal sealed class LexicalModel
 {
     public const string DefaultFileName = "model.lex";
     private static ReadOnlySpan<byte> Magic => "RXLX"u8;
-    private const ushort Version = 1;
+    private const ushort PlainVersion = 1;
+    private const ushort IdfVersion = 2;
 
     private readonly float[] _bias;
     private readonly float[] _scales;
     private readonly sbyte[] _weights;
+    private readonly float[]? _idf;
 
-    internal LexicalModel(string head, string[] labels, int bucketBits, float[] bias, float[] scales, sbyte[] weights)
+    internal LexicalModel(string head, string[] labels, int bucketBits, float[] bias, float[] scales, sbyte[] weights, float[]? idf = null)
     {
         Head = head;
         Labels = labels;
@@ -29,6 +33,7 @@ internal sealed class LexicalModel
         _bias = bias;
         _scales = scales;
         _weights = weights;
+        _idf = idf;
     }
 
     public string Head { get; }
@@ -39,6 +44,9 @@ internal sealed class LexicalModel
 
     public int BucketMask => (1 << BucketBits) - 1;
 
+    /// <summary>Inverse document frequency per bucket (fitted on the training texts), or empty for a version-1 model.</summary>
+    public ReadOnlySpan<float> Idf => _idf;
+
     /// <summary>Writes the class probabilities of <paramref name="text"/> into <paramref name="probabilities"/>.</summary>
     public void Predict(ReadOnlySpan<char> text, Span<float> probabilities)
     {
@@ -48,7 +56,7 @@ internal sealed class LexicalModel
         try
         {
             int count = LexicalFeatures.Extract(text, BucketMask, buckets.AsSpan(0, LexicalFeatures.MaxFeatures));
-            count = LexicalFeatures.Normalise(buckets.AsSpan(0, count), values);
+            count = LexicalFeatures.Normalise(buckets.AsSpan(0, count), values, _idf);
             Span<float> logits = classes <= 128 ? stackalloc float[classes] : new float[classes];
             _bias.CopyTo(logits);
             ReadOnlySpan<sbyte> weights = _weights;
@@ -73,7 +81,7 @@ internal sealed class LexicalModel
     }
 
     /// <summary>Quantises float weights (row-major buckets × classes) to int8 with a per-bucket scale.</summary>
-    public static LexicalModel FromFloat(string head, string[] labels, int bucketBits, float[] bias, float[] weights)
+    public static LexicalModel FromFloat(string head, string[] labels, int bucketBits, float[] bias, float[] weights, float[]? idf = null)
     {
         int classes = labels.Length;
         int buckets = 1 << bucketBits;
@@ -96,7 +104,7 @@ internal sealed class LexicalModel
             }
         }
 
-        return new LexicalModel(head, labels, bucketBits, bias, scales, quantised);
+        return new LexicalModel(head, labels, bucketBits, bias, scales, quantised, idf is null ? null : [.. idf.Select(v => (float)(Half)v)]);
     }
 
     public void Save(string path)
@@ -104,7 +112,7 @@ internal sealed class LexicalModel
         using var stream = File.Create(path);
         using var writer = new BinaryWriter(stream, Encoding.UTF8);
         writer.Write(Magic);
-        writer.Write(Version);
+        writer.Write(_idf is null ? PlainVersion : IdfVersion);
         writer.Write((byte)BucketBits);
         writer.Write((byte)0);
         writer.Write((byte)LexicalFeatures.MinCharGram);
@@ -127,6 +135,11 @@ internal sealed class LexicalModel
             writer.Write((Half)s);
         }
 
+        foreach (float v in _idf ?? [])
+        {
+            writer.Write((Half)v);
+        }
+
         writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_weights.AsSpan()));
     }
 
@@ -142,9 +155,9 @@ internal sealed class LexicalModel
         int pos = 4;
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(span[pos..]);
         pos += 2;
-        if (version != Version)
+        if (version is not (PlainVersion or IdfVersion))
         {
-            throw new InvalidDataException($"{path}: lexical model version {version} is not supported (this build reads {Version})");
+            throw new InvalidDataException($"{path}: lexical model version {version} is not supported (this build reads {PlainVersion} and {IdfVersion})");
         }
 
         int bits = span[pos];
@@ -165,7 +178,8 @@ internal sealed class LexicalModel
         }
 
         int buckets = 1 << bits;
-        long expected = pos + (4L * classes) + (2L * buckets) + ((long)buckets * classes);
+        bool hasIdf = version == IdfVersion;
+        long expected = pos + (4L * classes) + ((hasIdf ? 4L : 2L) * buckets) + ((long)buckets * classes);
         if (bits is < 8 or > 26 || data.LongLength != expected)
         {
             throw new InvalidDataException($"{path}: truncated or corrupt lexical model ({data.LongLength} bytes, expected {expected})");
@@ -183,9 +197,19 @@ internal sealed class LexicalModel
             scales[b] = (float)BinaryPrimitives.ReadHalfLittleEndian(span[pos..]);
         }
 
+        float[]? idf = null;
+        if (hasIdf)
+        {
+            idf = new float[buckets];
+            for (int b = 0; b < buckets; b++, pos += 2)
+            {
+                idf[b] = (float)BinaryPrimitives.ReadHalfLittleEndian(span[pos..]);
+            }
+        }
+
         var weights = new sbyte[buckets * classes];
         span.Slice(pos, weights.Length).CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()));
-        return new LexicalModel(head, labels, bits, bias, scales, weights);
+        return new LexicalModel(head, labels, bits, bias, scales, weights, idf);
     }
 
     private static void WriteString(BinaryWriter writer, string value)

@@ -152,6 +152,7 @@ public static class LexicalTrainer
             Seed = options.Seed,
             Holdout = options.Holdout,
             LearningRate = options.LearningRate,
+            Idf = options.Idf,
             Data = [.. options.Data.Select(d => $"{d.SourceName}: {Path.GetFileName(d.Path)}{(d.EvaluationOnly ? " (evaluation only)" : string.Empty)}{(d.Limit > 0 ? $" (sample of {d.Limit})" : string.Empty)}")],
             TrainCount = train.Count,
             ValidationCount = validation.Count,
@@ -207,6 +208,8 @@ public static class LexicalTrainer
         var weights = new float[buckets * classes];
         var bias = new float[classes];
         var logits = new float[classes];
+        float[]? idf = options.Idf ? InverseDocumentFrequencies(train, buckets) : null;
+        var weighted = new float[LexicalFeatures.MaxFeatures];
         var order = new int[train.Count];
         for (int i = 0; i < order.Length; i++)
         {
@@ -230,6 +233,19 @@ public static class LexicalTrainer
                 }
 
                 float[] x = row.Values;
+                if (idf is not null)
+                {
+                    // Row values are unit-length counts; scaling by IDF and renormalising equals counts x IDF, normalised.
+                    for (int k = 0; k < features.Length; k++)
+                    {
+                        weighted[k] = x[k] * idf[features[k]];
+                    }
+
+                    float norm = System.Numerics.Tensors.TensorPrimitives.Norm(weighted.AsSpan(0, features.Length));
+                    System.Numerics.Tensors.TensorPrimitives.Divide(weighted.AsSpan(0, features.Length), norm, weighted.AsSpan(0, features.Length));
+                    x = weighted;
+                }
+
                 Array.Copy(bias, logits, classes);
                 for (int k = 0; k < features.Length; k++)
                 {
@@ -255,7 +271,32 @@ public static class LexicalTrainer
             }
         }
 
-        return LexicalModel.FromFloat(options.Head, labels, options.BucketBits, bias, weights);
+        return LexicalModel.FromFloat(options.Head, labels, options.BucketBits, bias, weights, idf);
+    }
+
+    /// <summary>
+    /// Smoothed inverse document frequency per bucket over the rows being fitted, ln((1 + n) / (1 + df)) + 1 as
+    /// scikit-learn's TfidfVectorizer computes it, rounded to float16 as the model file stores it, so training sees
+    /// the weights inference uses. Fitted per model: a leave-one-source-out fit never sees the left-out source's counts.
+    /// </summary>
+    private static float[] InverseDocumentFrequencies(List<Row> rows, int buckets)
+    {
+        var documents = new int[buckets];
+        foreach (Row row in rows)
+        {
+            foreach (int bucket in row.Features)
+            {
+                documents[bucket]++; // Features are distinct per row
+            }
+        }
+
+        var idf = new float[buckets];
+        for (int b = 0; b < buckets; b++)
+        {
+            idf[b] = (float)(Half)(Math.Log((1.0 + rows.Count) / (1.0 + documents[b])) + 1.0);
+        }
+
+        return idf;
     }
 
     private static IEnumerable<Row> ReadSource(LexicalDataSource source, LexicalTrainingOptions options, Random random)

@@ -116,10 +116,13 @@ public sealed record LexicalTrainingOptions
     /// <summary>The "nothing to flag" label; per-source reports count predictions other than it as flagged.</summary>
     public string? NegativeLabel { get; init; }
 
+    /// <summary>Weight term counts by inverse document frequency (model file version 2); off keeps version 1.</summary>
+    public bool Idf { get; init; }
+
     /// <summary>
     /// Parses the train-lexical verb's arguments: --data SPEC (repeatable, see <see cref="LexicalDataSource"/>),
     /// --out DIR, --head NAME, --text-field F, --label-field F, --buckets BITS|COUNT, --epochs N, --seed N,
-    /// --holdout FRACTION, --lr RATE, --leave-out SOURCE (repeatable), --negative-label LABEL.
+    /// --holdout FRACTION, --lr RATE, --leave-out SOURCE (repeatable), --negative-label LABEL, --idf.
     /// </summary>
     public static LexicalTrainingOptions Parse(IReadOnlyList<string> args)
     {
@@ -146,6 +149,7 @@ public sealed record LexicalTrainingOptions
                 case "--lr": options = options with { LearningRate = double.Parse(Value(), inv) }; break;
                 case "--leave-out": leaveOut.Add(Value()); break;
                 case "--negative-label": options = options with { NegativeLabel = Value() }; break;
+                case "--idf": options = options with { Idf = true }; break;
                 default: throw new ArgumentException($"unknown option {key}; see docs/inference.md (train-lexical)");
             }
         }
@@ -205,6 +209,9 @@ public sealed record LexicalTrainingReport
     public double Holdout { get; init; }
 
     public double LearningRate { get; init; }
+
+    /// <summary>Whether term counts are IDF-weighted (model file version 2).</summary>
+    public bool Idf { get; init; }
 
     /// <summary>Each source as "name: file" (no directories, so reports are comparable across machines).</summary>
     public IReadOnlyList<string> Data { get; init; } = [];
