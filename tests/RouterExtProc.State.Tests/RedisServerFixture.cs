@@ -69,9 +69,21 @@ public sealed class RedisServerFixture : IDisposable
             Assert.Ignore("redis-server is not installed (set REDIS_SERVER to its path)");
         }
 
-        var fixture = new RedisServerFixture(executable!, FreePort());
-        fixture.Start();
-        return fixture;
+        // A port found free can be taken by another test process before redis-server binds it (test projects run
+        // in parallel); redis-server then exits at once, and a fresh port is tried.
+        for (int attempt = 1; ; attempt++)
+        {
+            var fixture = new RedisServerFixture(executable!, FreePort());
+            try
+            {
+                fixture.Start();
+                return fixture;
+            }
+            catch (InvalidOperationException) when (attempt < 5)
+            {
+                fixture.Stop();
+            }
+        }
     }
 
     /// <summary>Starts the server on <see cref="Port"/> and waits until it answers PING.</summary>
