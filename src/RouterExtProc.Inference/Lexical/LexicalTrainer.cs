@@ -209,7 +209,7 @@ public static class LexicalTrainer
         var bias = new float[classes];
         var logits = new float[classes];
         float[]? idf = options.Idf ? InverseDocumentFrequencies(train, buckets) : null;
-        var weighted = new float[LexicalFeatures.MaxFeatures];
+        float[][] inputs = [.. train.Select(row => idf is null ? row.Values : IdfWeighted(row, idf))];
         var order = new int[train.Count];
         for (int i = 0; i < order.Length; i++)
         {
@@ -232,20 +232,7 @@ public static class LexicalTrainer
                     continue;
                 }
 
-                float[] x = row.Values;
-                if (idf is not null)
-                {
-                    // Row values are unit-length counts; scaling by IDF and renormalising equals counts x IDF, normalised.
-                    for (int k = 0; k < features.Length; k++)
-                    {
-                        weighted[k] = x[k] * idf[features[k]];
-                    }
-
-                    float norm = System.Numerics.Tensors.TensorPrimitives.Norm(weighted.AsSpan(0, features.Length));
-                    System.Numerics.Tensors.TensorPrimitives.Divide(weighted.AsSpan(0, features.Length), norm, weighted.AsSpan(0, features.Length));
-                    x = weighted;
-                }
-
+                float[] x = inputs[index];
                 Array.Copy(bias, logits, classes);
                 for (int k = 0; k < features.Length; k++)
                 {
@@ -272,6 +259,27 @@ public static class LexicalTrainer
         }
 
         return LexicalModel.FromFloat(options.Head, labels, options.BucketBits, bias, weights, idf);
+    }
+
+    /// <summary>
+    /// A row's input under this fit's IDF, computed once per fit rather than every epoch. Row values are unit-length
+    /// counts, so scaling them by IDF and renormalising equals counts × IDF, normalised, as Normalise does at inference.
+    /// </summary>
+    private static float[] IdfWeighted(Row row, float[] idf)
+    {
+        var x = new float[row.Features.Length];
+        for (int k = 0; k < x.Length; k++)
+        {
+            x[k] = row.Values[k] * idf[row.Features[k]];
+        }
+
+        float norm = System.Numerics.Tensors.TensorPrimitives.Norm(x);
+        if (norm > 0)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Divide(x, norm, x);
+        }
+
+        return x;
     }
 
     /// <summary>
