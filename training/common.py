@@ -121,15 +121,30 @@ def _tag_transitions():
 
 
 _TRANSITIONS = None
+_LEARNED = None
 
 
-def decode_tags(log_probs, continuation):
+def learned_transitions():
+    """The word-start tag bigram scores every decoder uses (prepare_data.pii_transition_scores), computed once."""
+    global _LEARNED
+    if _LEARNED is None:
+        from prepare_data import pii_transition_scores  # prepare_data imports this module
+        _LEARNED = pii_transition_scores(tokenizer())
+    return _LEARNED
+
+
+def decode_tags(log_probs, continuation, transitions="learned"):
     """Most probable valid BIO path (Viterbi over per-piece log-probabilities, rows 0 = [CLS] and -1 = [SEP]
     skipped), as the runtime's HeadDecoder does. Word-consistent decoding instead of per-piece argmax: argmax split
-    names and e-mail addresses mid-word ("E" EMAIL, "wan" PERSON) and let I- tags open entities."""
+    names and e-mail addresses mid-word ("E" EMAIL, "wan" PERSON) and let I- tags open entities. Moves into a word's
+    first piece also score `transitions` (previous tag x tag; by default the learned bigram scores that config.json
+    ships, None for hard constraints only): they stop the model cutting one street address into three."""
     global _TRANSITIONS
     if _TRANSITIONS is None:
         _TRANSITIONS = _tag_transitions()
+    if isinstance(transitions, str):
+        transitions = learned_transitions()
+    word_start = _TRANSITIONS[0] if transitions is None else _TRANSITIONS[0] + transitions
     n = len(log_probs)
     if n <= 2:
         return [0] * n
@@ -137,7 +152,7 @@ def decode_tags(log_probs, continuation):
     score[0] = 0.0  # [CLS] counts as O
     back = []
     for t in range(1, n - 1):
-        m = score[:, None] + _TRANSITIONS[bool(continuation[t])]
+        m = score[:, None] + (_TRANSITIONS[1] if continuation[t] else word_start)
         back.append(m.argmax(0))
         score = m.max(0) + log_probs[t]
     path = [int(score.argmax())]

@@ -5,13 +5,14 @@ Usage: nice -n 19 /usr/bin/python3 training/export_onnx.py  -> models/router-enc
 """
 import json
 import os
+import re
 
 import onnx
 import torch
 
 import common
 from common import (DOMAINS, MAX_LEN, MODEL_DIR, OUT, PII_TAGS, SAFETY, build_model, decode_tags, entities,
-                    load_checkpoint, pad_batch, tokenizer)
+                    learned_transitions, load_checkpoint, pad_batch, tokenizer)
 
 REFERENCE_TEXTS = [
     "Write a Python function that merges two sorted lists.",
@@ -76,7 +77,9 @@ def config():
          "labels": DOMAINS},
         {"name": "safety", "output": "safety_logits", "task": "sequence_classification", "activation": "softmax",
          "labels": SAFETY},
-        {"name": "pii", "output": "pii_logits", "task": "token_classification", "labels": PII_TAGS},
+        {"name": "pii", "output": "pii_logits", "task": "token_classification", "labels": PII_TAGS,
+         # Word-start tag bigram scores [previous tag][tag] the decoder adds (prepare_data.pii_transition_scores).
+         "transitions": learned_transitions().tolist()},
         {"name": "embedding", "output": "embedding", "task": "embedding"}]}
 
 
@@ -106,7 +109,9 @@ def main():
     path = os.path.join(MODEL_DIR, "model.onnx")
     export_graph(model, ids, mask, path)
     with open(os.path.join(MODEL_DIR, "config.json"), "w") as f:
-        json.dump(config(), f, indent=1)
+        # One line per number list (the transition matrix would take 1,300 lines otherwise).
+        f.write(re.sub(r"\[\s+([-0-9.,\s]+?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]",
+                       json.dumps(config(), indent=1)))
     with open(os.path.join(MODEL_DIR, "tokenizer_config.json"), "w") as f:
         json.dump({"do_lower_case": True}, f)
 

@@ -271,8 +271,9 @@ public class EncoderLatencyBenchmarks
 
 /// <summary>
 /// The PII head's decoding for one 128-token request over the router encoder's 35 BIO tags: the constrained Viterbi
-/// path the runtime uses, against per-token softmax + argmax (what the decoder did before; baseline). Logits are
-/// random but seeded; the cost does not depend on their values.
+/// path, with and without learned word-start transition scores (the router encoder ships them), against per-token
+/// softmax + argmax (what the decoder did first; baseline). Logits and scores are random but seeded; the cost does
+/// not depend on their values.
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -284,13 +285,22 @@ public class PiiDecodingBenchmarks
     private readonly int[] _ends = new int[Tokens];
     private readonly bool[] _continues = new bool[Tokens];
     private TagScheme _tags = null!;
+    private TagScheme _learned = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         string[] types = ["PERSON", "STREET_ADDRESS", "GPE", "ORGANIZATION", "CREDIT_CARD", "DATE_TIME", "TITLE", "PHONE_NUMBER", "AGE", "NRP", "EMAIL_ADDRESS", "ZIP_CODE", "DOMAIN_NAME", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "US_DRIVER_LICENSE"];
-        _tags = new TagScheme(["O", .. types.SelectMany(t => new[] { "B-" + t, "I-" + t })]);
+        string[] labels = ["O", .. types.SelectMany(t => new[] { "B-" + t, "I-" + t })];
+        _tags = new TagScheme(labels);
         var random = new Random(7);
+        var transitions = new float[35 * 35];
+        for (int i = 0; i < transitions.Length; i++)
+        {
+            transitions[i] = (float)(random.NextDouble() * -3);
+        }
+
+        _learned = new TagScheme(labels, transitions);
         for (int i = 0; i < _logits.Length; i++)
         {
             _logits[i] = (float)(random.NextDouble() * 8 - 4);
@@ -321,4 +331,8 @@ public class PiiDecodingBenchmarks
     [Benchmark]
     public int ConstrainedViterbi() =>
         HeadDecoder.DecodeEntities(_logits, _tags, _starts, _ends, _continues, Tokens).Count;
+
+    [Benchmark]
+    public int ViterbiWithLearnedTransitions() =>
+        HeadDecoder.DecodeEntities(_logits, _learned, _starts, _ends, _continues, Tokens).Count;
 }

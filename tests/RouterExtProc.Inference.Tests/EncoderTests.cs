@@ -160,6 +160,33 @@ public sealed class EncoderTests
     }
 
     [Test]
+    public void ConfigJsonTransitions_OfTheWrongShape_FailStartupNamingFileAndHead()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "transitions-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            foreach (string file in Directory.GetFiles(TestPaths.Fixture("multihead")))
+            {
+                File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
+            }
+
+            string configPath = Path.Combine(directory, "config.json");
+            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))!;
+            System.Text.Json.Nodes.JsonNode pii = config["heads"]!.AsArray().First(h => (string?)h!["name"] == "pii")!;
+            pii["transitions"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonArray(0.1, 0.2)); // 1 x 2, not K x K
+            File.WriteAllText(configPath, config.ToJsonString());
+
+            var ex = Assert.ThrowsAsync<ConfigException>(() => TestPaths.CreateAsync(TestPaths.Onnx("bad-transitions", "multihead") with { Path = directory }));
+            Assert.That(ex!.Message, Does.Contain(configPath).And.Contain("heads[pii].transitions"));
+        }
+        finally
+        {
+            Directory.Delete(directory, true);
+        }
+    }
+
+    [Test]
     public void MissingDirectoryAndUnknownOutput_AreAllReported()
     {
         InferenceModelConfig missing = TestPaths.Onnx("gone", "hf-seqcls") with { Path = "/nonexistent/model-dir" };

@@ -99,6 +99,68 @@ public sealed class HeadDecoderTests
     }
 
     [Test]
+    public void DecodeEntities_TransitionScores_KeepAnEntityWholeThatEmissionsAloneSplit()
+    {
+        // Word 2 argmax B-PERSON (8) with I-PERSON runner-up (7): alone, two entities. A learned score against
+        // PERSON -> B-PERSON (as a street address cut in three taught the shipped model) keeps one.
+        int[] starts = [0, 0, 4, 8];
+        int[] ends = [0, 3, 7, 8];
+        float[] logits = Logits(0, 1, 1, 0);
+        logits[(2 * Tags.Length) + 2] = 7f;
+        var transitions = new float[Tags.Length * Tags.Length];
+        transitions[(1 * Tags.Length) + 1] = -3f; // B-PERSON -> B-PERSON
+        List<EntitySpan> plain = HeadDecoder.DecodeEntities(logits, new TagScheme(Tags), starts, ends, new bool[4], 4);
+        List<EntitySpan> learned = HeadDecoder.DecodeEntities(logits, new TagScheme(Tags, transitions), starts, ends, new bool[4], 4);
+        Assert.That(plain.Select(s => (s.Start, s.Length)), Is.EqualTo(new[] { (0, 3), (4, 3) }));
+        Assert.That(learned.Select(s => (s.Type, s.Start, s.Length)), Is.EqualTo(new[] { ("PERSON", 0, 7) }));
+    }
+
+    [Test]
+    public void DecodeEntities_TransitionScores_CannotLetAnInsideTagOpenAnEntity()
+    {
+        // A score that rewards O -> I-PERSON must not lift the hard rule: I-X only after X.
+        int[] starts = [0, 0, 4];
+        int[] ends = [0, 3, 4];
+        float[] logits = Logits(0, 2, 0);
+        logits[(1 * Tags.Length) + 0] = 1f;
+        var transitions = new float[Tags.Length * Tags.Length];
+        transitions[(0 * Tags.Length) + 2] = 50f;
+        List<EntitySpan> spans = HeadDecoder.DecodeEntities(logits, new TagScheme(Tags, transitions), starts, ends, new bool[3], 3);
+        Assert.That(spans, Is.Empty);
+    }
+
+    [Test]
+    public void DecodeEntities_ZeroTransitionScores_DecodeAsTheHardConstraintsAlone()
+    {
+        // The learned-score path (full max over previous tags) and the grouped path must agree when scores are 0.
+        var random = new Random(7);
+        var zero = new TagScheme(Tags, new float[Tags.Length * Tags.Length]);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            int count = random.Next(3, 24);
+            var logits = new float[count * Tags.Length];
+            for (int i = 0; i < logits.Length; i++)
+            {
+                logits[i] = (float)(random.NextDouble() * 6);
+            }
+
+            var starts = new int[count];
+            var ends = new int[count];
+            var continues = new bool[count];
+            for (int t = 1; t < count - 1; t++)
+            {
+                continues[t] = t > 1 && random.Next(3) == 0;
+                starts[t] = continues[t] ? ends[t - 1] : ends[t - 1] + 1;
+                ends[t] = starts[t] + 2;
+            }
+
+            List<EntitySpan> plain = HeadDecoder.DecodeEntities(logits, new TagScheme(Tags), starts, ends, continues, count);
+            List<EntitySpan> scored = HeadDecoder.DecodeEntities(logits, zero, starts, ends, continues, count);
+            Assert.That(scored.Select(s => (s.Type, s.Start, s.Length)), Is.EqualTo(plain.Select(s => (s.Type, s.Start, s.Length))), $"trial {trial}");
+        }
+    }
+
+    [Test]
     public void DecodeEntities_IoScheme_BareTagsStartAndContinueEntities()
     {
         // IO labels (no B-/I- prefix), as some Hugging Face exports have: a bare type may open an entity after O and

@@ -10,8 +10,12 @@ internal enum HeadTask
     Embedding,
 }
 
-/// <summary>One head resolved against the model: which output it reads and how.</summary>
-internal sealed record HeadSpec(string Name, string Output, HeadTask Task, bool Sigmoid, string[] Labels);
+/// <summary>
+/// One head resolved against the model: which output it reads and how. <paramref name="Transitions"/> (token
+/// classification only, optional): labels × labels scores, row = previous tag, that the decoder adds to every move
+/// into a word's first piece (config.json "transitions"; the router-encoder ships tag-bigram log-probabilities).
+/// </summary>
+internal sealed record HeadSpec(string Name, string Output, HeadTask Task, bool Sigmoid, string[] Labels, float[]? Transitions = null);
 
 /// <summary>
 /// What a model directory declares about itself: config.json (HF id2label or our multi-head "heads"),
@@ -78,8 +82,12 @@ internal sealed record ModelManifest(IReadOnlyList<HeadSpec> Heads, bool LowerCa
                         continue;
                     }
 
+                    // The file's transition scores index its own labels; YAML labels that differ drop them.
+                    float[]? transitions = declared.Labels.Count == 0 || (fromFile is not null && fromFile.Labels.SequenceEqual(declared.Labels))
+                        ? fromFile?.Transitions
+                        : null;
                     heads.Add(new HeadSpec(declared.Name, declared.Output, task,
-                        string.Equals(declared.Activation, "sigmoid", StringComparison.OrdinalIgnoreCase), labels));
+                        string.Equals(declared.Activation, "sigmoid", StringComparison.OrdinalIgnoreCase), labels, transitions));
                 }
             }
             else
@@ -141,7 +149,18 @@ internal sealed record ModelManifest(IReadOnlyList<HeadSpec> Heads, bool LowerCa
                     }
                 }
 
-                heads.Add(new HeadSpec(name, output, task, string.Equals(activation, "sigmoid", StringComparison.OrdinalIgnoreCase), labels));
+                float[]? transitions = null;
+                if (h.TryGetProperty("transitions", out JsonElement tr) && task == HeadTask.TokenClassification)
+                {
+                    transitions = ReadSquare(tr, labels.Length);
+                    if (transitions is null)
+                    {
+                        errors.Add($"{path}: heads[{name}].transitions must be a {labels.Length} x {labels.Length} array of finite numbers (one row per previous tag, one column per tag)");
+                        continue;
+                    }
+                }
+
+                heads.Add(new HeadSpec(name, output, task, string.Equals(activation, "sigmoid", StringComparison.OrdinalIgnoreCase), labels, transitions));
             }
 
             return heads;
@@ -167,6 +186,40 @@ internal sealed record ModelManifest(IReadOnlyList<HeadSpec> Heads, bool LowerCa
         }
 
         return heads;
+    }
+
+    /// <summary>A size × size array of arrays of finite numbers, row-major; null when it is not one.</summary>
+    private static float[]? ReadSquare(JsonElement value, int size)
+    {
+        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != size || size == 0)
+        {
+            return null;
+        }
+
+        var matrix = new float[size * size];
+        int r = 0;
+        foreach (JsonElement row in value.EnumerateArray())
+        {
+            if (row.ValueKind != JsonValueKind.Array || row.GetArrayLength() != size)
+            {
+                return null;
+            }
+
+            int c = 0;
+            foreach (JsonElement cell in row.EnumerateArray())
+            {
+                if (cell.ValueKind != JsonValueKind.Number || !float.IsFinite(cell.GetSingle()))
+                {
+                    return null;
+                }
+
+                matrix[(r * size) + c++] = cell.GetSingle();
+            }
+
+            r++;
+        }
+
+        return matrix;
     }
 
     private static bool TryParseTask(string text, out HeadTask task)

@@ -47,7 +47,7 @@ internal sealed class OnnxEncoder : IDisposable
             }
 
             _headOutput[i] = index;
-            _tagSchemes[i] = heads[i].Task == HeadTask.TokenClassification ? new TagScheme(heads[i].Labels) : null;
+            _tagSchemes[i] = heads[i].Task == HeadTask.TokenClassification ? new TagScheme(heads[i].Labels, heads[i].Transitions) : null;
         }
 
         _outputNames = [.. outputs];
