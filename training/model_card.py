@@ -51,7 +51,7 @@ def main():
           f"int8 with per-row scales ({size('model.int8.onnx'):.1f} MB) |",
           f"| vocab.txt | pruned bert-base-uncased WordPiece vocabulary ({m['vocab']} pieces; ids index THIS file), "
           "uncased, `[CLS]` ... `[SEP]`, at most 128 tokens (head kept) |",
-          "| config.json / tokenizer_config.json | heads, labels in output order, max_length, lower-casing |",
+          "| config.json / tokenizer_config.json | heads, labels in output order, the PII head's learned tag-transition scores, max_length, lower-casing |",
           "| reference_outputs.json | PyTorch fp32 outputs for 4 texts (ids included) for the ONNX Runtime check in C# |",
           "| eval.json | output of `training/evaluate.py`; every number below comes from it |", "",
           "## Architecture and training", "",
