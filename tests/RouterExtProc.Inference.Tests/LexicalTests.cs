@@ -160,12 +160,22 @@ public sealed class LexicalTests
         Assert.That(report.LeaveOneSourceOut.Single().Count, Is.EqualTo(300));
         Assert.That(File.Exists(Path.Combine(output, "model.lex")), Is.True);
         using JsonDocument json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
-        Assert.That(json.RootElement.GetProperty("accuracy").GetDouble(), Is.EqualTo(report.Accuracy));
+        Assert.That(json.RootElement.GetProperty("accuracy").GetDouble(), Is.EqualTo(report.Accuracy!.Value));
         Assert.That(json.RootElement.GetProperty("classes").GetArrayLength(), Is.EqualTo(2));
 
         // Same seed, same model bytes.
         LexicalTrainer.Train(options with { OutputDirectory = Path.Combine(_dir, "again"), LeaveOneSourceOut = [] });
         Assert.That(File.ReadAllBytes(Path.Combine(_dir, "again", "model.lex")), Is.EqualTo(File.ReadAllBytes(Path.Combine(output, "model.lex"))));
+
+        // Nothing held out: no validation score (null), while evaluation-only sources are still scored.
+        string allIn = Path.Combine(_dir, "all-in");
+        LexicalTrainingReport full = LexicalTrainer.Train(options with { OutputDirectory = allIn, Holdout = 0, LeaveOneSourceOut = [] });
+        Assert.That(full.ValidationCount, Is.Zero);
+        Assert.That(full.Accuracy, Is.Null);
+        Assert.That(full.MacroF1, Is.Null);
+        Assert.That(full.Sources.Single(s => s.Source == "held").Count, Is.EqualTo(2));
+        using JsonDocument fullJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(allIn, "report.json")));
+        Assert.That(fullJson.RootElement.GetProperty("accuracy").ValueKind, Is.EqualTo(JsonValueKind.Null));
     }
 
     [Test]

@@ -156,9 +156,10 @@ public static class LexicalTrainer
             Data = [.. options.Data.Select(d => $"{d.SourceName}: {Path.GetFileName(d.Path)}{(d.EvaluationOnly ? " (evaluation only)" : string.Empty)}{(d.Limit > 0 ? $" (sample of {d.Limit})" : string.Empty)}")],
             TrainCount = train.Count,
             ValidationCount = validation.Count,
-            Accuracy = Round(validation.Count > 0 ? (double)correct / validation.Count : 0),
-            MacroF1 = Round(f1Sum / labels.Length),
-            Classes = classes,
+            // With nothing held out there is no validation score: null, not a 0 that reads as a failed model.
+            Accuracy = validation.Count > 0 ? Round((double)correct / validation.Count) : null,
+            MacroF1 = validation.Count > 0 ? Round(f1Sum / labels.Length) : null,
+            Classes = validation.Count > 0 ? classes : [],
             Sources = sources,
             LeaveOneSourceOut = leaveOut,
             MicrosecondsPerText = Round(microseconds),

@@ -220,10 +220,11 @@ public sealed record LexicalTrainingReport
 
     public int ValidationCount { get; init; }
 
-    /// <summary>Validation accuracy of the saved (int8) model.</summary>
-    public double Accuracy { get; init; }
+    /// <summary>Validation accuracy of the saved (int8) model; null with no validation rows (--holdout 0).</summary>
+    public double? Accuracy { get; init; }
 
-    public double MacroF1 { get; init; }
+    /// <summary>Mean per-class F1 on validation; null with no validation rows.</summary>
+    public double? MacroF1 { get; init; }
 
     public required IReadOnlyList<LexicalClassMetrics> Classes { get; init; }
 
