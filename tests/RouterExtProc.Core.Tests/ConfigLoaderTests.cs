@@ -111,15 +111,16 @@ public sealed class ConfigLoaderTests
         new object[]
         {
             "server wrong types",
-            Models + "server:\n  grpc_port: abc\n  admin_port: 70000\n  explain_allowed: yes\n  unknown_model: drop\n  request_deadline_ms: 0\n  auto_model_names: []\ndecisions:\n  - name: general\n    models: [small]\ndefault_decision: general\n",
+            Models + "server:\n  grpc_port: abc\n  admin_port: 70000\n  explain_allowed: yes\n  unknown_model: drop\n  explicit_models: always\n  request_deadline_ms: 0\n  auto_model_names: []\ndecisions:\n  - name: general\n    models: [small]\ndefault_decision: general\n",
             new[]
             {
                 "test.yaml:18: server.grpc_port: expected a whole number, found 'abc'",
                 "test.yaml:19: server.admin_port: must be between 0 and 65535, found 70000",
                 "test.yaml:20: server.explain_allowed: expected true or false, found 'yes'",
                 "test.yaml:21: server.unknown_model: expected one of reject | pass_through, found 'drop'",
-                "test.yaml:22: server.request_deadline_ms: must be between 1 and 60000, found 0",
-                "test.yaml:23: server.auto_model_names: must not be empty; keep at least 'auto'",
+                "test.yaml:22: server.explicit_models: expected one of guarded | direct, found 'always'",
+                "test.yaml:23: server.request_deadline_ms: must be between 1 and 60000, found 0",
+                "test.yaml:24: server.auto_model_names: must not be empty; keep at least 'auto'",
             },
         },
         new object[]
@@ -128,7 +129,7 @@ public sealed class ConfigLoaderTests
             Models + "server:\n  grpc_prot: 1\ndecisions:\n  - name: general\n    models: [small]\ndefault_decision: general\n",
             new[]
             {
-                "test.yaml:18: server.grpc_prot: unknown key 'grpc_prot' (did you mean 'grpc_port'?); allowed keys: grpc_port, admin_port, bind_address, max_request_body_bytes, grpc_max_receive_message_bytes, request_deadline_ms, auto_model_names, selected_model_header, decision_header, fallback_models_header, debug_header, explain_allowed, unknown_model, response_headers",
+                "test.yaml:18: server.grpc_prot: unknown key 'grpc_prot' (did you mean 'grpc_port'?); allowed keys: grpc_port, admin_port, bind_address, max_request_body_bytes, grpc_max_receive_message_bytes, request_deadline_ms, auto_model_names, selected_model_header, decision_header, fallback_models_header, debug_header, explain_allowed, unknown_model, explicit_models, response_headers",
             },
         },
         new object[]

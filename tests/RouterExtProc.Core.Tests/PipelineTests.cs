@@ -54,6 +54,57 @@ public sealed class PipelineTests
     }
 
     [Test]
+    public async Task ExplicitModel_AGuardThatStops_AnswersTheBlock()
+    {
+        // Naming a model must not get a request past the policy that would have blocked it under auto.
+        var pipeline = Pipelines.Build(WithPlugins("      - {type: stop, guard: true}\n"));
+        var outcome = await pipeline.RouteAsync(Requests.Context("hello", model: "big"), CancellationToken.None);
+        Assert.That((outcome.Kind, outcome.Reply?.HttpStatus, outcome.Decision), Is.EqualTo((RoutingOutcomeKind.Immediate, (int?)403, "general")));
+        Assert.That(outcome.ResponseHeaders, Does.Contain(new KeyValuePair<string, string>("x-router-block-reason", "test")));
+    }
+
+    [Test]
+    public async Task ExplicitModel_RunsOnlyTheWinningDecisionsGuards_AndKeepsTheNamedModel()
+    {
+        var decisionCounter = EngineMetrics.DecisionMatches.WithLabels("general");
+        double before = decisionCounter.Value;
+        var pipeline = Pipelines.Build(WithPlugins("      - {type: headers}\n      - {type: signal_header, signal: code, guard: true}\n"));
+        var context = Requests.Context("hello", model: "big");
+        var outcome = await pipeline.RouteAsync(context, CancellationToken.None);
+        Assert.That((outcome.Kind, outcome.Model, context.Edits.ModelId), Is.EqualTo((RoutingOutcomeKind.Route, "big", "org/big-v3")));
+        Assert.That(outcome.ResponseHeaders, Does.Contain(new KeyValuePair<string, string>("x-test-signal", "0")), "the guard ran");
+        Assert.That(outcome.ResponseHeaders.Select(h => h.Key), Does.Not.Contain("x-test-plugin"), "a non-guard plugin did not");
+        Assert.That(decisionCounter.Value, Is.EqualTo(before), "the decision did not route this request");
+    }
+
+    [Test]
+    public async Task ExplicitModel_AGuardThatReroutes_IsFollowed()
+    {
+        var pipeline = Pipelines.Build(WithPlugins("      - {type: reroute, model: small, guard: true}\n"));
+        var context = Requests.Context("hello", model: "big");
+        var outcome = await pipeline.RouteAsync(context, CancellationToken.None);
+        Assert.That((outcome.Model, context.Edits.ModelId), Is.EqualTo(("small", "org/small-v1")));
+    }
+
+    [Test]
+    public async Task ExplicitModels_Direct_SkipsGuards()
+    {
+        var pipeline = Pipelines.Build(Yaml(generalPlugins: "    plugins:\n      - {type: stop, guard: true}\n", server: "  explicit_models: direct"));
+        var outcome = await pipeline.RouteAsync(Requests.Context("hello", model: "big"), CancellationToken.None);
+        Assert.That((outcome.Kind, outcome.Model), Is.EqualTo((RoutingOutcomeKind.Route, "big")));
+    }
+
+    [Test]
+    public async Task ExplicitModel_Explain_ShowsTheGuardingDecisionAndTheNamedModel()
+    {
+        var pipeline = Pipelines.Build(WithPlugins("      - {type: signal_header, signal: code, guard: true}\n"));
+        var explanation = await pipeline.ExplainAsync(Requests.Context("write python", model: "small"), CancellationToken.None);
+        Assert.That(explanation.Selection!.Method, Is.EqualTo("explicit"));
+        Assert.That((explanation.Selection.Decision, explanation.Selection.Model), Is.EqualTo(("coding", "small")));
+        Assert.That(explanation.Outcome.Model, Is.EqualTo("small"));
+    }
+
+    [Test]
     public async Task ExplicitUnknownModel_Rejected404()
     {
         var outcome = await Pipelines.Build(Yaml()).RouteAsync(Requests.Context("hi", model: "gpt-9"), CancellationToken.None);

@@ -23,7 +23,7 @@ public static class RouterConfigLoader
     [
         "grpc_port", "admin_port", "bind_address", "max_request_body_bytes", "grpc_max_receive_message_bytes", "request_deadline_ms",
         "auto_model_names", "selected_model_header", "decision_header", "fallback_models_header", "debug_header", "explain_allowed",
-        "unknown_model", "response_headers",
+        "unknown_model", "explicit_models", "response_headers",
     ];
     internal static readonly string[] ModelKeys = ["name", "provider_model_id", "cost_per_million_input", "cost_per_million_output", "quality", "pii_allowed", "reasoning_family"];
     private static readonly string[] ReasoningFamilies = ["qwen3", "deepseek", "openai", "gpt-oss"];
@@ -220,6 +220,7 @@ public static class RouterConfigLoader
             const string p = "server";
             r.CheckKeys(map, p, ServerKeys);
             var unknown = r.Choice(map, p, "unknown_model", ["reject", "pass_through"]);
+            var explicitModels = r.Choice(map, p, "explicit_models", ["guarded", "direct"]);
             var autoNames = r.StringList(map, p, "auto_model_names", nonEmpty: true, hint: "keep at least 'auto'");
             return new ServerConfig
             {
@@ -236,6 +237,12 @@ public static class RouterConfigLoader
                 DebugHeader = Header(map, p, "debug_header") ?? defaults.DebugHeader,
                 ExplainAllowed = r.Bool(map, p, "explain_allowed") ?? defaults.ExplainAllowed,
                 UnknownModel = unknown == "pass_through" ? UnknownModelPolicy.PassThrough : UnknownModelPolicy.Reject,
+                ExplicitModels = explicitModels switch
+                {
+                    "direct" => ExplicitModelPolicy.Direct,
+                    "guarded" => ExplicitModelPolicy.Guarded,
+                    _ => defaults.ExplicitModels,
+                },
                 ResponseHeaders = r.Bool(map, p, "response_headers") ?? defaults.ResponseHeaders,
             };
         }

@@ -10,6 +10,20 @@ public enum UnknownModelPolicy
     PassThrough,
 }
 
+/// <summary>What a request that names a configured model (not an auto name) goes through.</summary>
+public enum ExplicitModelPolicy
+{
+    /// <summary>
+    /// Signals and decisions run as for auto; the winning decision's guard plugins (jailbreak_guard, pii_policy) apply,
+    /// so naming a model does not get past a block; the named model is kept unless a guard reroutes. Other plugins
+    /// (system prompt, reasoning, cache) and selection do not run. Costs nothing when no decision has a guard.
+    /// </summary>
+    Guarded,
+
+    /// <summary>Straight to the named model: no signals, no plugins.</summary>
+    Direct,
+}
+
 /// <summary>The <c>server:</c> section: listeners, limits, header names. Defaults are the embedded defaults.</summary>
 public sealed record ServerConfig
 {
@@ -47,6 +61,8 @@ public sealed record ServerConfig
     public bool ExplainAllowed { get; init; }
 
     public UnknownModelPolicy UnknownModel { get; init; } = UnknownModelPolicy.Reject;
+
+    public ExplicitModelPolicy ExplicitModels { get; init; } = ExplicitModelPolicy.Guarded;
 
     /// <summary>Add x-router-decision / x-router-model / x-router-cache to the client's response headers.</summary>
     public bool ResponseHeaders { get; init; } = true;

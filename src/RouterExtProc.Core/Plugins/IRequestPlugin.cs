@@ -82,6 +82,12 @@ public interface IRequestPlugin
 
     PluginErrorPolicy OnError { get; }
 
+    /// <summary>
+    /// A guard (jailbreak_guard, pii_policy): it also runs for requests that name a model explicitly, unless
+    /// <c>server.explicit_models</c> is <c>direct</c>.
+    /// </summary>
+    bool IsGuard => false;
+
     ValueTask<PluginResult> ApplyAsync(PluginContext context, CancellationToken cancellationToken);
 }
 

@@ -35,6 +35,8 @@ internal sealed class JailbreakGuardPlugin : IRequestPlugin
 
     public string Type => TypeName;
 
+    public bool IsGuard => true;
+
     public PluginErrorPolicy OnError { get; }
 
     public static JailbreakGuardPlugin? Parse(PluginErrorPolicy onError, PluginOptions options, PluginReferences? references)

@@ -44,6 +44,8 @@ internal sealed class PiiPolicyPlugin : IRequestPlugin
 
     public string Type => TypeName;
 
+    public bool IsGuard => true;
+
     public PluginErrorPolicy OnError { get; }
 
     public static PiiPolicyPlugin? Parse(PluginErrorPolicy onError, PluginOptions options, PluginReferences? references, IPiiDetector? detector)

@@ -72,5 +72,11 @@ public sealed class RoutingOutcome
 /// </summary>
 public interface IRoutingPipeline
 {
+    /// <summary>
+    /// Whether requests that name a model must go through <see cref="RouteAsync"/> too (server.explicit_models:
+    /// guarded and some decision has a guard plugin); otherwise the host may route them straight to the model.
+    /// </summary>
+    bool GuardsExplicitModels => false;
+
     ValueTask<RoutingOutcome> RouteAsync(RoutingContext context, CancellationToken cancellationToken);
 }

@@ -28,6 +28,7 @@ public sealed class RoutingPipeline : IRoutingPipeline
     private readonly IConversationStore? _conversations;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly bool _guardExplicit;
 
     internal RoutingPipeline(RouterConfig config, ISignal[] signals, IPluginFactory? pluginFactory, RouterServices services)
     {
@@ -48,6 +49,8 @@ public sealed class RoutingPipeline : IRoutingPipeline
         {
             _decisions[i] = new CompiledDecision(config.Decisions[i], _models, pluginFactory);
         }
+
+        _guardExplicit = config.Server.ExplicitModels == ExplicitModelPolicy.Guarded && Array.Exists(_decisions, d => d.Guards.Length > 0);
 
         Snapshot = new RoutingSnapshot
         {
@@ -71,6 +74,8 @@ public sealed class RoutingPipeline : IRoutingPipeline
 
     /// <summary>What plugins see of the config and services.</summary>
     public RoutingSnapshot Snapshot { get; }
+
+    public bool GuardsExplicitModels => _guardExplicit;
 
     public ValueTask<RoutingOutcome> RouteAsync(RoutingContext context, CancellationToken cancellationToken) =>
         RouteCoreAsync(context, null, dryRun: false, cancellationToken);
@@ -103,7 +108,9 @@ public sealed class RoutingPipeline : IRoutingPipeline
         string? requested = context.Request.Model;
         if (requested is not null && !_autoNames.Contains(requested))
         {
-            return Explicit(context, requested);
+            return _guardExplicit && (_models.ContainsKey(requested) || Config.Server.UnknownModel == UnknownModelPolicy.PassThrough)
+                ? await GuardedExplicitAsync(context, requested, recorder, cancellationToken).ConfigureAwait(false)
+                : Explicit(context, requested);
         }
 
         var state = _plan.Rent();
@@ -151,7 +158,7 @@ public sealed class RoutingPipeline : IRoutingPipeline
             if (decision.Plugins.Length > 0)
             {
                 plugins = new PluginContext(context, decision.Config.Name, model, Snapshot, state.SignalFunc);
-                var stopped = await RunPluginsAsync(decision, plugins, cancellationToken).ConfigureAwait(false);
+                var stopped = await RunPluginsAsync(decision, plugins, null, cancellationToken).ConfigureAwait(false);
                 if (stopped is not null)
                 {
                     AddExplainHeader(context, stopped, state, winner);
@@ -186,6 +193,58 @@ public sealed class RoutingPipeline : IRoutingPipeline
             }
 
             AddExplainHeader(context, outcome, state, winner);
+            return outcome;
+        }
+        finally
+        {
+            _plan.Return(state);
+        }
+    }
+
+    /// <summary>
+    /// A request that names a model, under <see cref="ExplicitModelPolicy.Guarded"/>: signals and decisions run as for
+    /// auto, then only the winning decision's guard plugins; a block answers, a reroute (safe or PII-allowed model) is
+    /// followed, otherwise the named model is served with whatever the guards edited (e.g. redactions). Decision and
+    /// selection counters are not incremented: the decision did not route this request.
+    /// </summary>
+    private async ValueTask<RoutingOutcome> GuardedExplicitAsync(RoutingContext context, string requested, ExplanationRecorder? recorder, CancellationToken cancellationToken)
+    {
+        var state = _plan.Rent();
+        state.Context = context;
+        state.DeadlineTimestamp = _time.GetTimestamp() + (long)(Config.Server.RequestDeadline.TotalSeconds * _time.TimestampFrequency);
+        try
+        {
+            var deciding = DecisionEngine.DecideAsync(state, cancellationToken);
+            int winner = deciding.IsCompletedSuccessfully ? deciding.Result : await deciding.ConfigureAwait(false);
+            if (state.DeadlineHit)
+            {
+                RoutingLog.DeadlineHit(_logger);
+            }
+
+            var decision = _decisions[winner];
+            recorder?.Record(this, state, winner, decision, requested, [], false, "explicit");
+            RoutingOutcome outcome;
+            PluginContext plugins;
+            if (decision.Guards.Length == 0)
+            {
+                outcome = Explicit(context, requested);
+            }
+            else
+            {
+                plugins = new PluginContext(context, decision.Config.Name, requested, Snapshot, state.SignalFunc);
+                var stopped = await RunPluginsAsync(decision, plugins, decision.Guards, cancellationToken).ConfigureAwait(false);
+                outcome = stopped ?? Explicit(context, plugins.Model);
+                if (stopped is null && plugins.ResponseHeaders.Count > 0 && outcome.Kind == RoutingOutcomeKind.Route)
+                {
+                    outcome.ResponseHeaders.AddRange(plugins.ResponseHeaders); // a stop carries them already; pass-through is shared
+                }
+            }
+
+            if (outcome.Kind != RoutingOutcomeKind.PassThrough)
+            {
+                AddExplainHeader(context, outcome, state, winner); // PassThrough is a shared instance
+            }
+
             return outcome;
         }
         finally
@@ -254,10 +313,13 @@ public sealed class RoutingPipeline : IRoutingPipeline
         return (model, fallbacks, keep);
     }
 
-    private async ValueTask<RoutingOutcome?> RunPluginsAsync(CompiledDecision decision, PluginContext context, CancellationToken cancellationToken)
+    /// <summary>Runs the decision's plugin chain (or only the steps listed in <paramref name="only"/>); returns the answer when one stops.</summary>
+    private async ValueTask<RoutingOutcome?> RunPluginsAsync(CompiledDecision decision, PluginContext context, int[]? only, CancellationToken cancellationToken)
     {
-        for (int i = 0; i < decision.Plugins.Length; i++)
+        int count = only?.Length ?? decision.Plugins.Length;
+        for (int step = 0; step < count; step++)
         {
+            int i = only is null ? step : only[step];
             var plugin = decision.Plugins[i];
             PluginResult result;
             try
@@ -363,6 +425,8 @@ public sealed class RoutingPipeline : IRoutingPipeline
                 Plugins[i] = factory!.Create(config.Plugins[i]);
                 PluginErrors[i] = EngineMetrics.PluginErrors.WithLabels(Plugins[i].Type, Plugins[i].OnError == PluginErrorPolicy.FailOpen ? "fail_open" : "fail_closed");
             }
+
+            Guards = [.. Enumerable.Range(0, Plugins.Length).Where(i => Plugins[i].IsGuard)];
         }
 
         public DecisionConfig Config { get; }
@@ -374,6 +438,9 @@ public sealed class RoutingPipeline : IRoutingPipeline
         public IRequestPlugin[] Plugins { get; }
 
         public Counter.Child[] PluginErrors { get; }
+
+        /// <summary>Indices of the guard plugins in chain order (what explicit-model requests run).</summary>
+        public int[] Guards { get; }
     }
 
     /// <summary>Collects the explanation while the pooled evaluation state is still live.</summary>
@@ -387,7 +454,7 @@ public sealed class RoutingPipeline : IRoutingPipeline
 
         public bool DeadlineHit { get; private set; }
 
-        public void Record(RoutingPipeline pipeline, EvaluationState state, int winner, CompiledDecision decision, string model, IReadOnlyList<string> fallbacks, bool sticky)
+        public void Record(RoutingPipeline pipeline, EvaluationState state, int winner, CompiledDecision decision, string model, IReadOnlyList<string> fallbacks, bool sticky, string? method = null)
         {
             var plan = state.Plan;
             DeadlineHit = state.DeadlineHit;
@@ -420,7 +487,7 @@ public sealed class RoutingPipeline : IRoutingPipeline
                     state.Result[d] > 0 ? state.Confidence[d] : null, d == winner));
             }
 
-            string method = decision.Config.Selection switch { SelectionMethod.Weighted => "weighted", SelectionMethod.Cost => "cost", _ => "static" };
+            method ??= decision.Config.Selection switch { SelectionMethod.Weighted => "weighted", SelectionMethod.Cost => "cost", _ => "static" };
             Selection = new SelectionExplanation(decision.Config.Name, method, model, [.. fallbacks], sticky);
         }
     }

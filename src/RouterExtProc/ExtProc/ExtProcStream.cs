@@ -230,9 +230,11 @@ internal sealed class ExtProcStream : IDisposable
 
         var request = parsed.Request!;
         var server = _runtime.Server;
-        if (request.Model is not null && !_runtime.AutoModelNames.Contains(request.Model))
+        bool named = request.Model is not null && !_runtime.AutoModelNames.Contains(request.Model);
+        if (named && !(_runtime.Pipeline.GuardsExplicitModels
+                && (_runtime.Models.ContainsKey(request.Model!) || server.UnknownModel == Core.Config.UnknownModelPolicy.PassThrough)))
         {
-            return RouteExplicit(request.Model, body);
+            return RouteExplicit(request.Model!, body);
         }
 
         var context = new RoutingContext(request, _headers!, body)
@@ -270,7 +272,14 @@ internal sealed class ExtProcStream : IDisposable
                 return StreamStep.Answer(UnchangedBody(body));
         }
 
-        _decision = outcome.Decision ?? "none";
+        var edits = context.Edits;
+        if (named && outcome.Decision is null && string.Equals(outcome.Model, request.Model, StringComparison.Ordinal)
+            && !edits.BodyChanged && edits.SetHeaders.Count == 0 && edits.RemoveHeaders.Count == 0)
+        {
+            return RouteExplicit(request.Model!, body); // the guards let it through untouched: answer as for direct
+        }
+
+        _decision = outcome.Decision ?? (named ? "explicit" : "none");
         _model = outcome.Model!;
         _fill = outcome.CacheFill;
         _clientHeaders = outcome.ResponseHeaders;
@@ -279,7 +288,6 @@ internal sealed class ExtProcStream : IDisposable
             _clientHeaders.Add(new(RouterHeaders.Explain, outcome.ExplainHeader));
         }
 
-        var edits = context.Edits;
         if (edits.ModelId is null && _runtime.Models.TryGetValue(_model, out var modelConfig))
         {
             edits.ModelId = modelConfig.ProviderModelId;

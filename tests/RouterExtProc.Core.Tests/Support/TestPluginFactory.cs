@@ -35,6 +35,9 @@ internal sealed class TestPluginFactory(params string[] known) : IPluginFactory
 
         public PluginErrorPolicy OnError => config.OnError;
 
+        /// <summary>Any test plugin acts as a guard when its entry says <c>guard: true</c>.</summary>
+        public bool IsGuard => config.Options.TryGetValue("guard", out var guard) && guard is true;
+
         public async ValueTask<PluginResult> ApplyAsync(PluginContext context, CancellationToken cancellationToken)
         {
             switch (config.Type)
