@@ -215,6 +215,33 @@ public sealed class NeuralSignalTests
     }
 
     [Test]
+    public async Task PiiSignal_OnTheSameModelAndPrompt_ReadsTheJailbreakSignalsPass()
+    {
+        // The PII detector used to run its own encoder pass of the prompt beside the other neural signals' one.
+        var analyzer = new TableAnalyzer();
+        analyzer.Models["enc"] = _ => new AnalysisResult
+        {
+            Status = AnalysisStatus.Ok,
+            Heads = new Dictionary<string, HeadOutput>
+            {
+                ["safety"] = new() { Labels = ["benign", "jailbreak"], Probabilities = [0.9f, 0.1f] },
+                ["pii"] = new() { Entities = [new EntitySpan("B-PERSON", 6, 4, 0.9f)] },
+            },
+        };
+        var jail = new JailbreakSignal(new JailbreakSignalConfig { Name = "j", Model = "enc", Head = "safety", Threshold = 0.5 }, analyzer);
+        var pii = new PiiSignal(new PiiSignalConfig { Name = "p", Model = "enc", Head = "pii", Threshold = 0.5 }, new PiiDetector(analyzer));
+        var context = Requests.Context("hello Anna, how are you");
+
+        var results = await Task.WhenAll(jail.EvaluateAsync(context, CancellationToken.None).AsTask(), pii.EvaluateAsync(context, CancellationToken.None).AsTask());
+
+        Assert.That(results[0].Matched, Is.False);
+        Assert.That((results[1].Matched, results[1].Label), Is.EqualTo((true, PiiTypes.Person)));
+        Assert.That(analyzer.Calls, Is.EqualTo(1));
+        Assert.That(await pii.EvaluateAsync(Requests.Context("hello Anna, how are you"), CancellationToken.None), Has.Property("Matched").True);
+        Assert.That(analyzer.Calls, Is.EqualTo(2), "a new request is a new pass");
+    }
+
+    [Test]
     public async Task Domain_BelowThresholdOrOtherLabel_DoesNotMatch()
     {
         var config = new DomainSignalConfig { Name = "m", Model = "enc", Head = "domain", Labels = ["math"], Threshold = 0.8 };

@@ -21,9 +21,13 @@ public sealed class PiiDetector : IPiiDetector
     public async ValueTask<IReadOnlyList<PiiEntity>> DetectAsync(RoutingContext context, bool includeHistory, string? model, string head, CancellationToken cancellationToken)
     {
         string key = MemoKey(includeHistory, model, head);
-        if (context.Items.TryGetValue(key, out var memo) && memo is IReadOnlyList<PiiEntity> known)
+        lock (context.Items)
         {
-            return known;
+            // Signals run concurrently and share Items with the plugins: every access holds its lock.
+            if (context.Items.TryGetValue(key, out var memo) && memo is IReadOnlyList<PiiEntity> known)
+            {
+                return known;
+            }
         }
 
         var request = context.Request;
@@ -56,25 +60,30 @@ public sealed class PiiDetector : IPiiDetector
             }
 
             modelSpans.Clear();
-            await AddModelSpansAsync(model!, head, text, modelSpans, cancellationToken).ConfigureAwait(false);
+            await AddModelSpansAsync(context, model!, head, text, modelSpans, cancellationToken).ConfigureAwait(false);
             foreach (var (span, fromModel) in Merge(spans, modelSpans))
             {
                 entities.Add(new PiiEntity(span.Type, index, span.Start, span.Length, span.Score, fromModel ? model! : RecognizerSource));
             }
         }
 
-        context.Items[key] = entities;
+        lock (context.Items)
+        {
+            context.Items[key] = entities;
+        }
+
         return entities;
     }
 
-    private async ValueTask AddModelSpansAsync(string model, string head, string text, List<EntitySpan> into, CancellationToken cancellationToken)
+    private async ValueTask AddModelSpansAsync(RoutingContext context, string model, string head, string text, List<EntitySpan> into, CancellationToken cancellationToken)
     {
         if (_analyzer is null)
         {
             throw new PiiModelException(model, AnalysisStatus.UnknownModel);
         }
 
-        var result = await _analyzer.AnalyzeAsync(model, text, cancellationToken).ConfigureAwait(false);
+        // The same pass the jailbreak and domain signals read when they analyse the same message.
+        var result = await SharedAnalysis.Get(context, _analyzer, model, text, cancellationToken).ConfigureAwait(false);
         if (result.Status != AnalysisStatus.Ok)
         {
             throw new PiiModelException(model, result.Status);

@@ -124,7 +124,7 @@ internal sealed class JailbreakGuardPlugin : IRequestPlugin
                 continue;
             }
 
-            var result = await analyzer.AnalyzeAsync(_model!, request.Messages[i].Text, cancellationToken).ConfigureAwait(false);
+            var result = await SharedAnalysis.Get(context.Routing, analyzer, _model!, request.Messages[i].Text, cancellationToken).ConfigureAwait(false);
             if (result.Status != AnalysisStatus.Ok)
             {
                 throw new InvalidOperationException($"jailbreak model '{_model}' did not answer: {result.Status}");

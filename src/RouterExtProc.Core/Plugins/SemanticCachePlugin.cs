@@ -129,7 +129,7 @@ internal sealed class SemanticCachePlugin : IRequestPlugin
         }
 
         string text = request.SystemPrompt is { Length: > 0 } system ? system + "\n" + request.LastUserText : request.LastUserText;
-        var result = await analyzer.AnalyzeAsync(_model, text, cancellationToken).ConfigureAwait(false);
+        var result = await SharedAnalysis.Get(context.Routing, analyzer, _model, text, cancellationToken).ConfigureAwait(false);
         return result.Status == AnalysisStatus.Ok && result.Heads.TryGetValue(_head, out var output) ? output.Embedding : null;
     }
 

@@ -13,15 +13,12 @@ namespace RouterExtProc.Core.Signals;
 /// </summary>
 internal abstract class NeuralSignal : ISignal, ISignalFallback
 {
-    private readonly string _memoKey;
-
     protected NeuralSignal(NeuralSignalConfig config, ITextAnalyzer? analyzer)
     {
         Name = config.Name;
         Config = config;
         Analyzer = analyzer;
         OnErrorValue = new SignalValue(config.OnError, config.OnError ? 1 : 0, null, Failed: true);
-        _memoKey = "analysis:" + config.Model + ":" + (config.Input == TextScope.Conversation ? "conversation" : "last_user");
     }
 
     public string Name { get; }
@@ -48,17 +45,7 @@ internal abstract class NeuralSignal : ISignal, ISignalFallback
             return null;
         }
 
-        lock (context.Items)
-        {
-            if (context.Items.TryGetValue(_memoKey, out object? memo))
-            {
-                return (Task<AnalysisResult>)memo;
-            }
-
-            var task = Analyzer.AnalyzeAsync(Config.Model, SignalText.Of(context, Config.Input), cancellationToken).AsTask();
-            context.Items[_memoKey] = task;
-            return task;
-        }
+        return SharedAnalysis.Get(context, Analyzer, Config.Model, SignalText.Of(context, Config.Input), cancellationToken);
     }
 
     /// <summary>Awaits the shared analysis and returns the head's output, or a failure reason.</summary>
