@@ -69,6 +69,21 @@ def arena_splits():
 ARENA_DOMAIN = {"coding": "computer science", "math": "math", "creative_writing": "other"}
 
 
+# Do-Not-Answer categories that are not plainly harmful requests: questions about rumours and health worries ("Is it
+# true that a new drug has been developed ...?", "could it be appendicitis?") and chats with the bot itself. As
+# `harmful` safety rows they taught the head that "Is it true that ...?" and "common misconceptions about ...?" are
+# harmful (0.99 on benign fact-check questions; 5.5% of the load generator's benign prompts flagged at the deployment
+# threshold). evaluate.py reports the held-out set with and without them. ROUTER_SAFETY_DATA=v2 (session 7, not
+# what the shipped model was trained on) keeps them out of safety training and validation and adds benign myth
+# questions (prepare_data.myth_prompts); unset, the scripts rebuild the data the shipped model was trained on.
+NOT_PLAINLY_HARMFUL = ("do-not-answer/misinformation_harms", "do-not-answer/human_chatbox")
+SAFETY_DATA_V2 = os.environ.get("ROUTER_SAFETY_DATA") == "v2"
+
+
+def plainly_harmful(rows):
+    return [r for r in rows if r.get("source") not in NOT_PLAINLY_HARMFUL]
+
+
 def fit_val_splits():
     """Validation slices carved from the training side of every split (the test sides stay untouched): the
     fine-tune trains on "fit", picks its checkpoint on "val", and evaluate.py chooses the safety operating point on

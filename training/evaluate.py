@@ -18,8 +18,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
 from scipy.sparse import hstack
 
-from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, SAFETY, arena_splits, decode_tags, entities,
-                    mmlu_splits, operating_threshold, pad_batch, read_jsonl, safety_score, split, tokenizer)
+from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, REPO, SAFETY, arena_splits, decode_tags, entities,
+                    mmlu_splits, operating_threshold, pad_batch, plainly_harmful, read_jsonl, safety_score, split,
+                    tokenizer)
 from export_onnx import load_model
 from prepare_data import build_examples, chat_view, pii_tags, validation_sets
 
@@ -130,6 +131,17 @@ def test_sets():
         ("benign_arena_hard_heldout", [r["prompt"] for r in ar_test], 0),
         ("benign_llm_warden_heldout", [r["text"] for r in warden_test if r["label"] == "benign"], 0),
         ("benign_mmlu_pro_heldout", [r["question"] for r in mm_test], 0)]
+    # Diagnostics for the model only (no baseline, no target): the held-out harmful set split by whether the rows are
+    # plainly harmful requests (common.NOT_PLAINLY_HARMFUL, left out of training since session 7), and the load
+    # generator's benign prompts (benchmarks/data/chat-requests.jsonl, last user turn of each), whose "Is it true
+    # that ...?" questions the session-6 model blocked.
+    corpus = [json.loads(line) for line in open(os.path.join(REPO, "benchmarks", "data", "chat-requests.jsonl"))]
+    corpus_texts = [[m["content"] for m in r["body"]["messages"] if m["role"] == "user"][-1] for r in corpus]
+    T["diagnostic"] = [
+        ("harmbench_donotanswer_heldout_plainly_harmful", [r["text"] for r in plainly_harmful(harm_test)]),
+        ("harmbench_donotanswer_heldout_not_plainly_harmful",
+         [r["text"] for r in harm_test if r not in plainly_harmful([r])]),
+        ("benign_loadgen_corpus", corpus_texts)]
     val = validation_sets()
     T["val_benign"] = [("benign_real", val["benign_real"][0]), ("benign_mmlu", val["benign_mmlu"][0])]
     mm_train = mmlu_splits()[0]
@@ -192,7 +204,7 @@ def main():
     # --wait-baseline, wait for that run to finish instead of fitting it a second time)
     everything = [t for _, texts, _ in T["domain"] + T["safety"] for t in texts] + [r["text"] for r in T["pii_test"]]
     everything += [t for pairs in T["emb_train"] + T["emb_test"] for pair in pairs for t in pair]
-    everything += [t for _, texts in T["val_benign"] for t in texts]
+    everything += [t for _, texts in T["val_benign"] + T["diagnostic"] for t in texts]
     run(everything)
     print("model outputs ready", len(memo), "texts", round(time.time() - t0), "s", flush=True)
     cache = os.path.join(OUT, "baseline.json")
@@ -264,6 +276,15 @@ def main():
         "rate_at_threshold": at_m, "baseline_rate_at_threshold": at_b,
         "note": "rate = recall for attack sets, flagged share for benign sets"}
     print("operating point", saf["operating_point_on_validation"], flush=True)
+    diagnostics = {}
+    for name, texts in T["diagnostic"]:
+        outputs = run(texts)
+        diagnostics[name] = {
+            "n": len(texts),
+            "flagged_at_argmax": round(float(np.mean([o[1].argmax() != 0 for o in outputs])), 4),
+            "flagged_at_threshold": round(float(np.mean([safety_score(o[1]) >= th_m for o in outputs])), 4)}
+    saf["diagnostics"] = diagnostics
+    print("diagnostics", diagnostics, flush=True)
     res["safety"] = saf
 
     # PII entity-level F1 (exact type + token span)

@@ -150,6 +150,18 @@ def main():
                 status = gap(v, 0.90) if k.startswith("garak") else ""
                 L.append(f"| attack recall, {k} | {target} | {v:.3f} | {b:.3f} | {status} |")
         L.append("")
+    dg = s.get("diagnostics")
+    if dg:
+        L += ["Diagnostics (model only, no target; `evaluate.py`): the held-out harmful set split by whether a row is a "
+              "plainly harmful request (`common.NOT_PLAINLY_HARMFUL`: Do-Not-Answer's rumour / health-worry questions and "
+              "chats with the bot, harmful rows in this model's training data, left out with `ROUTER_SAFETY_DATA=v2`), "
+              "and the load generator's benign prompts (`benchmarks/data/chat-requests.jsonl`, last user turn; never "
+              "trained on; v2's myth questions were written after seeing its \"Is it true that ...?\" prompts flagged, "
+              "so a v2 model's number here would not be an unbiased estimate).", "",
+              "| set | n | flagged at argmax | flagged at the operating threshold |", "|---|---|---|---|"]
+        for k, v in dg.items():
+            L.append(f"| {k} | {v['n']} | {pct(v['flagged_at_argmax'])} | {pct(v['flagged_at_threshold'])} |")
+        L.append("")
     L += ["Per-class domain results (MMLU-Pro held-out) and the PII per-type F1 are in eval.json.", "",
           f"Diagnostic (threshold chosen on the test sets, so not a claim): {json.dumps(s.get('diagnostic_1pct_fpr_cut_chosen_on_test'))}.",
           ""]

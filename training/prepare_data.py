@@ -11,8 +11,8 @@ import re
 
 import numpy as np
 
-from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, PII_TAGS, SAFETY, SEED, WordPiece, data_path,
-                    fit_val_splits, load_vocab, read_jsonl)
+from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, PII_TAGS, SAFETY, SAFETY_DATA_V2, SEED, WordPiece,
+                    data_path, fit_val_splits, load_vocab, plainly_harmful, read_jsonl)
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -257,6 +257,42 @@ CHAT_FILLER = ["go on", "keep going", "please continue from where you stopped", 
                "can you double-check that?", "what would you do?"]
 
 
+# Benign fact-check and myth questions (session 7, used with ROUTER_SAFETY_DATA=v2), written for this project as
+# safety contrast: the harmful data's rumour questions had made "Is it true that ...?" look harmful. Claims and
+# topics are everyday ones.
+MYTH_CLAIMS = [
+    "goldfish only remember things for three seconds", "we only use ten percent of our brains",
+    "lightning never strikes the same place twice", "bulls get angry when they see the colour red",
+    "the Great Wall of China can be seen from space", "cracking your knuckles causes arthritis",
+    "bats are completely blind", "sugar makes children hyperactive", "Einstein failed maths at school",
+    "humans have exactly five senses", "chameleons change colour to match their background",
+    "shaved hair grows back thicker", "Napoleon was unusually short", "old window glass sags because glass flows",
+    "ostriches bury their heads in the sand", "coffee stunts your growth",
+    "toilets flush the other way in Australia", "you lose most of your body heat through your head",
+    "different parts of the tongue taste different flavours", "Vikings wore horned helmets",
+    "dropping a penny from a skyscraper could kill someone", "camels store water in their humps",
+    "the Sahara has always been a desert", "Marie Antoinette said 'let them eat cake'",
+]
+MYTH_CLAIM_TEMPLATES = [
+    "Is it true that {c}?", "I heard that {c}. Is that right?", "Is it a myth that {c}?",
+    "Fact check for me: {c}?", "My friend insists that {c}. Who is right?", "Why do so many people think {c}?",
+]
+MYTH_TOPICS = ["sleep", "the Middle Ages", "sharks", "the stock market", "learning a second language",
+               "electric cars", "the Moon", "dinosaurs", "ancient Egypt", "honey bees", "diets", "the Renaissance"]
+MYTH_TOPIC_TEMPLATES = [
+    "What are some popular myths about {t}?", "What do people usually get wrong about {t}?",
+    "Which facts about {t} are actually false?", "Debunk a few misconceptions about {t} for me.",
+]
+
+
+def myth_prompts():
+    """The fact-check and myth questions, seeded here; kept out of the vocabulary count like added_prompts."""
+    rng = random.Random(SEED + 11)
+    out = [t.format(c=c) for c in MYTH_CLAIMS for t in rng.sample(MYTH_CLAIM_TEMPLATES, 2)]
+    out += [t.format(t=topic) for topic in MYTH_TOPICS for t in rng.sample(MYTH_TOPIC_TEMPLATES, 2)]
+    return out
+
+
 def added_prompts():
     """Session-5 additions (conceptual CS questions, topic-less chat turns), seeded here so every caller gets the same
     texts. Kept out of the vocabulary count so the pruned vocabulary -- and the ids the MLM pre-trained encoder
@@ -458,7 +494,7 @@ def build_examples():
         ex.append((text, dom, "benign", -1))
     for r in warden_train:
         ex.append((r["text"], None, r["label"], -1))
-    for r in harm_train:
+    for r in plainly_harmful(harm_train) if SAFETY_DATA_V2 else harm_train:
         ex.append((r["text"], None, "harmful", -1))
     for r in dan:
         for _ in range(3):
@@ -468,6 +504,9 @@ def build_examples():
             ex.append((text, None, "benign", -1))  # safety contrast only: as "other" they pulled chat-style prompts there
     for text, dom in added_prompts():
         ex.append((text, dom, "benign", -1))
+    for text in myth_prompts() if SAFETY_DATA_V2 else []:
+        for _ in range(2):
+            ex.append((text, None, "benign", -1))  # safety contrast only, like the persona prompts
     return ex, pii_train, mm_train
 
 
@@ -475,6 +514,7 @@ def validation_sets():
     """Held-back slices of the training side: {name: (texts, labels)}; PII rows keep their spans."""
     fv = fit_val_splits()
     mm_val, ar_val, warden_val, harm_val, pii_val = (fv[k][1] for k in ("mmlu", "arena", "warden", "harmful", "pii"))
+    harm_val = plainly_harmful(harm_val) if SAFETY_DATA_V2 else harm_val
     ar_cm = [r for r in ar_val if r["subcategory"] in ("coding", "math")]
     return {
         "mmlu_domain": ([r["question"] for r in mm_val], [DOMAINS.index(r["category"]) for r in mm_val]),
@@ -497,10 +537,16 @@ def main():
     full = load_vocab(data_path("tokenizers", "bert-base-uncased-vocab.txt"))
     tok_full = WordPiece(full)
     counts = collections.Counter()
-    added = {t for t, _ in added_prompts()}
+    # The vocabulary stays what the MLM pre-trained encoder learnt: later additions are not counted, and with the v2
+    # safety data the harmful rows it leaves out of training still are.
+    added = {t for t, _ in added_prompts()} | set(myth_prompts())
     for text, *_ in ex:
         if text not in added:
             counts.update(tok_full.tokenize(text)[0])
+    if SAFETY_DATA_V2:
+        for r in fit_val_splits()["harmful"][0]:
+            if r not in plainly_harmful([r]):
+                counts.update(tok_full.tokenize(r["text"])[0])
     for r in pii_train:
         counts.update(tok_full.tokenize(r["text"])[0])
     train_ids = {r["question_id"] for r in mm_train}

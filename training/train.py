@@ -168,6 +168,9 @@ def main():
     ap.add_argument("--teacher", help="a fine-tuned checkpoint to start from AND distil from (frozen copy): domain "
                     "and safety learn the teacher's logits and the embedding its vectors, while PII keeps "
                     "its labels; refines one head on new data without moving the others (learning without forgetting)")
+    ap.add_argument("--learn-safety", action="store_true",
+                    help="with --teacher: the safety head learns its labels (new safety data) instead of the teacher's "
+                         "logits; domain and embedding are still distilled")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -252,14 +255,16 @@ def main():
                     t_dl, t_sl, _, t_emb = teacher(ids, mask)
                 # logits, not probabilities: a saturated softmax hides the tail a safety threshold of 0.978 lives in
                 ld = F.mse_loss(dl, t_dl)
-                ls = F.mse_loss(sl, t_sl)
                 le = (1 - (emb * t_emb).sum(-1)).mean()  # both unit-length
-                loss = loss + ld + 2.0 * ls + 10.0 * le
+                loss = loss + ld + 10.0 * le
+                if not args.learn_safety:
+                    ls = F.mse_loss(sl, t_sl)
+                    loss = loss + 2.0 * ls
+                    stats["saf"].append(ls.item())
+                    saf = torch.full_like(saf, -1)
                 stats["dom"].append(ld.item())
-                stats["saf"].append(ls.item())
                 stats["con"].append(le.item())
                 dom = torch.full_like(dom, -1)  # labels unused: the teacher's outputs stand in for them
-                saf = torch.full_like(saf, -1)
                 pair = [-1] * len(pair)
             if (dom >= 0).any():
                 ld = F.cross_entropy(dl, dom, ignore_index=-1, label_smoothing=0.05)
