@@ -114,18 +114,10 @@ public sealed class RoutingPipeline : IRoutingPipeline
         }
 
         var state = _plan.Rent();
-        state.Context = context;
-        state.DeadlineTimestamp = _time.GetTimestamp() + (long)(Config.Server.RequestDeadline.TotalSeconds * _time.TimestampFrequency);
         try
         {
             // EvaluateSignals + Decide
-            var deciding = DecisionEngine.DecideAsync(state, cancellationToken);
-            int winner = deciding.IsCompletedSuccessfully ? deciding.Result : await deciding.ConfigureAwait(false);
-            if (state.DeadlineHit)
-            {
-                RoutingLog.DeadlineHit(_logger);
-            }
-
+            int winner = await DecideAsync(state, context, cancellationToken).ConfigureAwait(false);
             _plan.DecisionMatches[winner].Inc();
             var decision = _decisions[winner];
 
@@ -201,6 +193,21 @@ public sealed class RoutingPipeline : IRoutingPipeline
         }
     }
 
+    /// <summary>Evaluates signals and decisions for <paramref name="context"/> within the request deadline; returns the winning decision.</summary>
+    private async ValueTask<int> DecideAsync(EvaluationState state, RoutingContext context, CancellationToken cancellationToken)
+    {
+        state.Context = context;
+        state.DeadlineTimestamp = _time.GetTimestamp() + (long)(Config.Server.RequestDeadline.TotalSeconds * _time.TimestampFrequency);
+        var deciding = DecisionEngine.DecideAsync(state, cancellationToken);
+        int winner = deciding.IsCompletedSuccessfully ? deciding.Result : await deciding.ConfigureAwait(false);
+        if (state.DeadlineHit)
+        {
+            RoutingLog.DeadlineHit(_logger);
+        }
+
+        return winner;
+    }
+
     /// <summary>
     /// A request that names a model, under <see cref="ExplicitModelPolicy.Guarded"/>: signals and decisions run as for
     /// auto, then only the winning decision's guard plugins; a block answers, a reroute (safe or PII-allowed model) is
@@ -210,17 +217,9 @@ public sealed class RoutingPipeline : IRoutingPipeline
     private async ValueTask<RoutingOutcome> GuardedExplicitAsync(RoutingContext context, string requested, ExplanationRecorder? recorder, CancellationToken cancellationToken)
     {
         var state = _plan.Rent();
-        state.Context = context;
-        state.DeadlineTimestamp = _time.GetTimestamp() + (long)(Config.Server.RequestDeadline.TotalSeconds * _time.TimestampFrequency);
         try
         {
-            var deciding = DecisionEngine.DecideAsync(state, cancellationToken);
-            int winner = deciding.IsCompletedSuccessfully ? deciding.Result : await deciding.ConfigureAwait(false);
-            if (state.DeadlineHit)
-            {
-                RoutingLog.DeadlineHit(_logger);
-            }
-
+            int winner = await DecideAsync(state, context, cancellationToken).ConfigureAwait(false);
             var decision = _decisions[winner];
             recorder?.Record(this, state, winner, decision, requested, [], false, "explicit");
             RoutingOutcome outcome;
