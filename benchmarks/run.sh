@@ -160,13 +160,14 @@ router_scenario() {
   fi
 }
 
-# A copy of a config next to the original (model paths are relative to the config file), removed on exit.
+# A copy of a config next to the original (model paths are relative to the config file), removed on exit. Sets
+# DERIVED rather than printing it: a $(...) caller runs in a subshell, where TEMP_FILES+= is lost and the copy
+# outlived the run (an example-config test then found it).
 derived_config() {
   local source="$1" suffix="$2"
-  local copy; copy="$(dirname "$source")/.bench-$suffix-$(basename "$source")"
-  cp "$source" "$copy"
-  TEMP_FILES+=("$copy")
-  echo "$copy"
+  DERIVED="$(dirname "$source")/.bench-$suffix-$(basename "$source")"
+  cp "$source" "$DERIVED"
+  TEMP_FILES+=("$DERIVED")
 }
 
 SWEEP_TARGET_NAME="baseline"
@@ -188,7 +189,7 @@ else
     router_scenario neural "$NEURAL_CONFIG"
     if grep -qE '^\s*max_batch:' "$NEURAL_CONFIG"; then
       for batch in 1 8; do
-        cfg="$(derived_config "$NEURAL_CONFIG" "batch$batch")"
+        derived_config "$NEURAL_CONFIG" "batch$batch"; cfg="$DERIVED"
         sed -i -E "s/^(\s*max_batch:\s*)[0-9]+/\1$batch/" "$cfg"
         router_scenario "neural-batch$batch" "$cfg"
       done
@@ -207,7 +208,7 @@ else
       REDIS_PID=$!
       STARTED_PIDS+=("$REDIS_PID")
       if wait_until "redis-cli -p $REDIS_PORT ping | grep -q PONG" 30 "$REDIS_PID"; then
-        cfg="$(derived_config "$HEURISTIC_CONFIG" redis)"
+        derived_config "$HEURISTIC_CONFIG" redis; cfg="$DERIVED"
         # Replace the top-level state: section (if any) with one pointing at this redis-server.
         awk 'BEGIN{skip=0} /^state:/{skip=1; next} skip && /^[^[:space:]#]/{skip=0} !skip{print}' "$HEURISTIC_CONFIG" >"$cfg"
         printf '\nstate:\n  backend: redis\n  redis:\n    endpoints: ["127.0.0.1:%s"]\n' "$REDIS_PORT" >>"$cfg"
