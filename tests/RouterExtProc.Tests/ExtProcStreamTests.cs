@@ -53,6 +53,16 @@ public sealed class ExtProcStreamTests
     }
 
     [Test]
+    public async Task AutoModelName_IsMatchedWithoutCase()
+    {
+        // docs/configuration.md: auto_model_names are case-insensitive; the host used to send "Auto" to the 404 path.
+        int before = _pipeline.Calls;
+        var exchange = await _server.Envoy.RouteAsync(EnvoyFrames.Chat("write a python function", model: "Auto"));
+        Assert.That(exchange.SetHeader("x-selected-model"), Is.EqualTo("coder"));
+        Assert.That(_pipeline.Calls, Is.EqualTo(before + 1));
+    }
+
+    [Test]
     public async Task ExplicitConfiguredModel_PassesThroughWithOnlyTheHeaderSet()
     {
         int before = _pipeline.Calls;

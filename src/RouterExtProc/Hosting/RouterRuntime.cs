@@ -15,7 +15,7 @@ internal sealed class RouterRuntime
         Server = server;
         Models = models;
         Pipeline = pipeline;
-        AutoModelNames = new HashSet<string>(server.AutoModelNames, StringComparer.Ordinal);
+        AutoModelNames = new HashSet<string>(server.AutoModelNames, StringComparer.OrdinalIgnoreCase); // as the pipeline and docs: case-insensitive
         OwnedHeaders = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
         {
             server.SelectedModelHeader, server.DecisionHeader, server.FallbackModelsHeader, RouterHeaders.Explain,
