@@ -80,8 +80,12 @@ NOT_PLAINLY_HARMFUL = ("do-not-answer/misinformation_harms", "do-not-answer/huma
 SAFETY_DATA_V2 = os.environ.get("ROUTER_SAFETY_DATA") == "v2"
 
 
+def is_plainly_harmful(row):
+    return row.get("source") not in NOT_PLAINLY_HARMFUL
+
+
 def plainly_harmful(rows):
-    return [r for r in rows if r.get("source") not in NOT_PLAINLY_HARMFUL]
+    return [r for r in rows if is_plainly_harmful(r)]
 
 
 def fit_val_splits():

@@ -19,8 +19,8 @@ from sklearn.metrics import precision_recall_fscore_support
 from scipy.sparse import hstack
 
 from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, REPO, SAFETY, arena_splits, decode_tags, entities,
-                    mmlu_splits, operating_threshold, pad_batch, plainly_harmful, read_jsonl, safety_score, split,
-                    tokenizer)
+                    is_plainly_harmful, mmlu_splits, operating_threshold, pad_batch, plainly_harmful, read_jsonl,
+                    safety_score, split, tokenizer)
 from export_onnx import load_model
 from prepare_data import build_examples, chat_view, pii_tags, validation_sets
 
@@ -140,7 +140,7 @@ def test_sets():
     T["diagnostic"] = [
         ("harmbench_donotanswer_heldout_plainly_harmful", [r["text"] for r in plainly_harmful(harm_test)]),
         ("harmbench_donotanswer_heldout_not_plainly_harmful",
-         [r["text"] for r in harm_test if r not in plainly_harmful([r])]),
+         [r["text"] for r in harm_test if not is_plainly_harmful(r)]),
         ("benign_loadgen_corpus", corpus_texts)]
     val = validation_sets()
     T["val_benign"] = [("benign_real", val["benign_real"][0]), ("benign_mmlu", val["benign_mmlu"][0])]

@@ -12,7 +12,7 @@ import re
 import numpy as np
 
 from common import (ARENA_DOMAIN, DOMAINS, MODEL_DIR, OUT, PII_TAGS, SAFETY, SAFETY_DATA_V2, SEED, WordPiece,
-                    data_path, fit_val_splits, load_vocab, plainly_harmful, read_jsonl)
+                    data_path, fit_val_splits, is_plainly_harmful, load_vocab, plainly_harmful, read_jsonl)
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -545,7 +545,7 @@ def main():
             counts.update(tok_full.tokenize(text)[0])
     if SAFETY_DATA_V2:
         for r in fit_val_splits()["harmful"][0]:
-            if r not in plainly_harmful([r]):
+            if not is_plainly_harmful(r):
                 counts.update(tok_full.tokenize(r["text"])[0])
     for r in pii_train:
         counts.update(tok_full.tokenize(r["text"])[0])

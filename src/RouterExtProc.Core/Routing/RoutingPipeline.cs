@@ -223,14 +223,13 @@ public sealed class RoutingPipeline : IRoutingPipeline
             var decision = _decisions[winner];
             recorder?.Record(this, state, winner, decision, requested, [], false, "explicit");
             RoutingOutcome outcome;
-            PluginContext plugins;
             if (decision.Guards.Length == 0)
             {
                 outcome = Explicit(context, requested);
             }
             else
             {
-                plugins = new PluginContext(context, decision.Config.Name, requested, Snapshot, state.SignalFunc);
+                var plugins = new PluginContext(context, decision.Config.Name, requested, Snapshot, state.SignalFunc);
                 var stopped = await RunPluginsAsync(decision, plugins, decision.Guards, cancellationToken).ConfigureAwait(false);
                 outcome = stopped ?? Explicit(context, plugins.Model);
                 if (stopped is null && plugins.ResponseHeaders.Count > 0 && outcome.Kind == RoutingOutcomeKind.Route)
