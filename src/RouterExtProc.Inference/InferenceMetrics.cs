@@ -28,4 +28,8 @@ internal static class InferenceMetrics
     public static readonly Counter Cascade = Metrics.CreateCounter(
         "llm_router_cascade_total", "Cascade answers by the stage that gave them (lexical = encoder skipped).",
         new CounterConfiguration { LabelNames = ["model", "stage"] });
+
+    public static readonly Counter Blend = Metrics.CreateCounter(
+        "llm_router_blend_total", "Blend answers by stage (blend = encoder and lexical; lexical = the encoder did not answer).",
+        new CounterConfiguration { LabelNames = ["model", "stage"] });
 }

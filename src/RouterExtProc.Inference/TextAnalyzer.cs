@@ -112,17 +112,17 @@ public sealed class TextAnalyzer : ITextAnalyzer, IAsyncDisposable
                 Error(".name", "the name is used by another model; model names must be unique");
             }
 
-            if (m.Kind is not ("onnx" or "lexical" or "cascade"))
+            if (m.Kind is not ("onnx" or "lexical" or "cascade" or "blend"))
             {
-                Error(".kind", $"kind '{m.Kind}' is not one of onnx, lexical, cascade");
+                Error(".kind", $"kind '{m.Kind}' is not one of onnx, lexical, cascade, blend");
             }
 
-            if (m.Kind is "onnx" or "cascade" && string.IsNullOrEmpty(m.Path))
+            if (m.Kind is "onnx" or "cascade" or "blend" && string.IsNullOrEmpty(m.Path))
             {
                 Error(".path", "needs path: the directory with model.onnx, vocab.txt and config.json");
             }
 
-            if (m.Kind is "lexical" or "cascade" && string.IsNullOrEmpty(m.LexicalPath))
+            if (m.Kind is "lexical" or "cascade" or "blend" && string.IsNullOrEmpty(m.LexicalPath))
             {
                 Error(".lexical_path", "needs lexical_path: a model.lex file (or its directory) trained with the train-lexical verb");
             }
@@ -130,6 +130,11 @@ public sealed class TextAnalyzer : ITextAnalyzer, IAsyncDisposable
             if (m.Kind == "cascade" && m.CascadeConfidence is <= 0 or > 1)
             {
                 Error(".cascade_confidence", "must be in (0, 1]");
+            }
+
+            if (m.Kind == "blend" && m.BlendWeight is < 0 or > 1)
+            {
+                Error(".blend_weight", "must be in [0, 1] (the encoder's weight; 1 = encoder alone)");
             }
 
             if (m.MaxBatch < 1 || m.QueueCapacity < 1 || m.Workers < 1 || m.IntraOpThreads < 0 || m.InterOpThreads < 0)
@@ -154,7 +159,8 @@ public sealed class TextAnalyzer : ITextAnalyzer, IAsyncDisposable
     private static IModelRunner LoadModel(InferenceModelConfig model, int index, TimeProvider time, ILogger logger)
     {
         LexicalRunner? lexical = null;
-        if (model.Kind is "lexical" or "cascade")
+        ConfigError? lexicalMissing = null;
+        if (model.Kind is "lexical" or "cascade" or "blend")
         {
             string path = model.LexicalPath!;
             if (Directory.Exists(path))
@@ -164,18 +170,39 @@ public sealed class TextAnalyzer : ITextAnalyzer, IAsyncDisposable
 
             if (!File.Exists(path))
             {
-                throw new ConfigException([new ConfigError(path, 0, $"inference.models[{index}].lexical_path", $"model '{model.Name}': {path} does not exist; train it with the train-lexical verb")]);
+                lexicalMissing = new ConfigError(path, 0, $"inference.models[{index}].lexical_path", $"model '{model.Name}': {path} does not exist; train it with the train-lexical verb");
+                if (model.Kind == "lexical")
+                {
+                    throw new ConfigException([lexicalMissing]);
+                }
             }
-
-            lexical = new LexicalRunner(model.Name, LexicalModel.Load(path));
-            if (model.Kind == "lexical")
+            else
             {
-                InferenceLog.ModelLoaded(logger, model.Name, model.Kind, lexical.Model.Head, "cpu", 0, 1, 0);
-                return lexical;
+                lexical = new LexicalRunner(model.Name, LexicalModel.Load(path));
+                if (model.Kind == "lexical")
+                {
+                    InferenceLog.ModelLoaded(logger, model.Name, model.Kind, lexical.Model.Head, "cpu", 0, 1, 0);
+                    return lexical;
+                }
             }
         }
 
-        OnnxEncoder encoder = OnnxEncoder.Load(model, index, logger);
+        OnnxEncoder encoder;
+        try
+        {
+            encoder = OnnxEncoder.Load(model, index, logger);
+        }
+        catch (ConfigException ex) when (lexicalMissing is not null)
+        {
+            throw new ConfigException([.. ex.Errors, lexicalMissing]); // name every missing file at once
+        }
+
+        if (lexicalMissing is not null)
+        {
+            encoder.Dispose();
+            throw new ConfigException([lexicalMissing]);
+        }
+
         try
         {
             WarmUp(encoder, model, index, logger);
@@ -196,7 +223,20 @@ public sealed class TextAnalyzer : ITextAnalyzer, IAsyncDisposable
         if (Array.IndexOf(encoder.HeadNames, lexical.Model.Head) < 0)
         {
             throw new ConfigException([new ConfigError(model.LexicalPath!, 0, $"inference.models[{index}].lexical_path",
-                $"model '{model.Name}': the lexical model serves head '{lexical.Model.Head}', which the encoder does not have ({string.Join(", ", encoder.HeadNames)}); a cascade's two stages must answer the same head")]);
+                $"model '{model.Name}': the lexical model serves head '{lexical.Model.Head}', which the encoder does not have ({string.Join(", ", encoder.HeadNames)}); a {model.Kind}'s two models must answer the same head")]);
+        }
+
+        if (model.Kind == "blend")
+        {
+            HeadSpec blended = Array.Find(encoder.Heads, h => h.Name == lexical.Model.Head)!;
+            string[] encoderLabels = blended.Labels;
+            if (blended.Sigmoid || !encoderLabels.AsSpan().SequenceEqual(lexical.Model.Labels))
+            {
+                throw new ConfigException([new ConfigError(model.LexicalPath!, 0, $"inference.models[{index}].lexical_path",
+                    $"model '{model.Name}': a blend multiplies the two models' softmax probabilities label by label, but head '{lexical.Model.Head}' has labels [{string.Join(", ", encoderLabels)}] in the encoder and [{string.Join(", ", lexical.Model.Labels)}] in the lexical model{(blended.Sigmoid ? " and is sigmoid (multi-label) in the encoder" : string.Empty)}")]);
+            }
+
+            return new BlendRunner(model.Name, lexical, scheduler, model.BlendWeight);
         }
 
         return new CascadeRunner(model.Name, lexical, scheduler, model.CascadeConfidence);

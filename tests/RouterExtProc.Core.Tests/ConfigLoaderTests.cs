@@ -228,11 +228,11 @@ public sealed class ConfigLoaderTests
         new object[]
         {
             "inference model problems",
-            "models:\n  - name: a\ninference:\n  models:\n    - name: enc\n      kind: tflite\n    - name: enc\n      kind: cascade\n      execution_provider: rocm\n      max_batch: 0\n      heads:\n        - name: h\n          task: regression\n        - name: h\ndecisions:\n  - name: general\n    models: [a]\ndefault_decision: general\n",
+            "models:\n  - name: a\ninference:\n  models:\n    - name: enc\n      kind: tflite\n    - name: enc\n      kind: cascade\n      execution_provider: rocm\n      max_batch: 0\n      heads:\n        - name: h\n          task: regression\n        - name: h\n    - name: mix\n      kind: blend\n      blend_weight: 2\ndecisions:\n  - name: general\n    models: [a]\ndefault_decision: general\n",
             new[]
             {
                 "test.yaml:5: inference.models[0].path: missing required key 'path'; kind onnx needs the model directory (model.onnx, vocab.txt, config.json)",
-                "test.yaml:6: inference.models[0].kind: expected one of onnx | lexical | cascade, found 'tflite'",
+                "test.yaml:6: inference.models[0].kind: expected one of onnx | lexical | cascade | blend, found 'tflite'",
                 "test.yaml:7: inference.models[1].path: missing required key 'path'; kind cascade needs the model directory (model.onnx, vocab.txt, config.json)",
                 "test.yaml:7: inference.models[1].lexical_path: missing required key 'lexical_path'; kind cascade needs the lexical model file",
                 "test.yaml:7: inference.models[1].name: duplicate inference model name 'enc'; inference model names must be unique",
@@ -240,6 +240,9 @@ public sealed class ConfigLoaderTests
                 "test.yaml:10: inference.models[1].max_batch: must be between 1 and 1024, found 0",
                 "test.yaml:13: inference.models[1].heads[0].task: expected one of sequence_classification | token_classification | embedding, found 'regression'",
                 "test.yaml:14: inference.models[1].heads[1].name: duplicate head name 'h'; head names must be unique per model",
+                "test.yaml:15: inference.models[2].path: missing required key 'path'; kind blend needs the model directory (model.onnx, vocab.txt, config.json)",
+                "test.yaml:15: inference.models[2].lexical_path: missing required key 'lexical_path'; kind blend needs the lexical model file",
+                "test.yaml:17: inference.models[2].blend_weight: must be at least 0 and at most 1, found 2",
             },
         },
         new object[]

@@ -19,6 +19,7 @@ public sealed class DashboardTests
         ["llm_router_inference_seconds"] = true,
         ["llm_router_inference_batch_size"] = true,
         ["llm_router_cascade_total"] = false,
+        ["llm_router_blend_total"] = false,
         ["gen_ai_client_token_usage"] = true,
         ["gen_ai_server_time_to_first_token_seconds"] = true,
     };

@@ -16,27 +16,6 @@ public sealed class BatchingTests
         "Caf\u00e9 na\u00efve r\u00e9sum\u00e9",
     ];
 
-    /// <summary>Timers that fire the moment they are created: the request's deadline has passed before it is queued.</summary>
-    private sealed class ExpiredTimeProvider : TimeProvider
-    {
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            callback(state);
-            return new NoTimer();
-        }
-
-        private sealed class NoTimer : ITimer
-        {
-            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
-
-            public void Dispose()
-            {
-            }
-
-            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-        }
-    }
-
     /// <summary>Cancels the caller's token while its request is being queued (after the up-front check).</summary>
     private sealed class CancellingTimeProvider(CancellationTokenSource caller) : TimeProvider
     {

@@ -1,10 +1,12 @@
-"""Writes the domain texts of the encoder's splits as JSONL for the C# lexical trainer (the session-6 experiment in
-training/README.md; train.sh still trains the shipped lexical-domain model on MMLU-Pro questions).
+"""Writes the domain texts of the encoder's splits as JSONL for the C# lexical trainer (training/lexical/train.sh
+domain trains the shipped lexical-domain model on them) and for the host's evaluate verb (blend weight and domain
+thresholds, chosen on the validation files).
 
 Usage: /usr/bin/python3 training/lexical/export_domain.py  -> training/out/lexical-domain/*.jsonl (git-ignored)
 fit.jsonl: the domain-labelled texts the encoder's fine-tune trains on (prepare_data.build_examples: MMLU-Pro fit
 questions in one chat rendering each, arena-hard fit prompts, MT-Bench, the project's own prompts), each once;
-val-*.jsonl: the validation slices; test-*.jsonl: the held-out sets of the encoder's model card (MMLU-Pro test
+val-*.jsonl: the validation slices (val-arena-other.jsonl: the arena-hard validation prompts outside coding/math,
+labelled "none": a math or code signal firing on them is a wrong route); test-*.jsonl: the held-out sets of the encoder's model card (MMLU-Pro test
 questions, arena-hard coding/math test half). Same splits as the encoder, so held-out numbers compare directly.
 """
 import json
@@ -12,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common import ARENA_DOMAIN, DOMAINS, OUT, arena_splits, mmlu_splits  # noqa: E402
+from common import ARENA_DOMAIN, DOMAINS, OUT, arena_splits, fit_val_splits, mmlu_splits  # noqa: E402
 from prepare_data import build_examples, validation_sets  # noqa: E402
 
 
@@ -40,6 +42,8 @@ def main():
     for name, key in (("val-mmlu", "mmlu_domain"), ("val-arena", "arena_coding_math")):
         texts, labels = val[key]
         write(os.path.join(out, name + ".jsonl"), [(t, DOMAINS[y]) for t, y in zip(texts, labels)])
+    write(os.path.join(out, "val-arena-other.jsonl"), [(r["prompt"], "none") for r in fit_val_splits()["arena"][1]
+                                                       if r["subcategory"] not in ("coding", "math")])
     write(os.path.join(out, "test-mmlu.jsonl"), [(r["question"], r["category"]) for r in mmlu_splits()[1]])
     write(os.path.join(out, "test-arena.jsonl"), [(r["prompt"], ARENA_DOMAIN[r["subcategory"]])
                                                   for r in arena_splits()[1] if r["subcategory"] in ("coding", "math")])

@@ -8,12 +8,12 @@ namespace RouterExtProc.Core.Config;
 /// <param name="Labels">Labels in output order; empty → from config.json id2label / labels file.</param>
 public sealed record HeadConfig(string Name, string Output, string Task, string Activation, IReadOnlyList<string> Labels);
 
-/// <summary>One model under <c>inference.models</c>: an ONNX encoder, a lexical classifier, or a cascade of both.</summary>
+/// <summary>One model under <c>inference.models</c>: an ONNX encoder, a lexical classifier, or a cascade or blend of both.</summary>
 public sealed record InferenceModelConfig
 {
     public required string Name { get; init; }
 
-    /// <summary>onnx | lexical | cascade.</summary>
+    /// <summary>onnx | lexical | cascade | blend.</summary>
     public string Kind { get; init; } = "onnx";
 
     /// <summary>Model directory (onnx: model.onnx + vocab.txt + config.json) relative to the config file.</summary>
@@ -22,11 +22,14 @@ public sealed record InferenceModelConfig
     /// <summary>File name of the ONNX graph inside <see cref="Path"/> (model.onnx or model.int8.onnx).</summary>
     public string File { get; init; } = "model.onnx";
 
-    /// <summary>Lexical model file (kind lexical, or the cascade's first stage).</summary>
+    /// <summary>Lexical model file (kind lexical, the cascade's first stage, or the blend's second model).</summary>
     public string? LexicalPath { get; init; }
 
     /// <summary>Cascade: take the lexical answer when its top probability is at least this.</summary>
     public double CascadeConfidence { get; init; } = 0.9;
+
+    /// <summary>Blend: the encoder's weight w in p ∝ p_encoder^w · p_lexical^(1−w) for the lexical model's head.</summary>
+    public double BlendWeight { get; init; } = 0.5;
 
     /// <summary>Declared heads; empty → read from the model's config.json.</summary>
     public IReadOnlyList<HeadConfig> Heads { get; init; } = [];

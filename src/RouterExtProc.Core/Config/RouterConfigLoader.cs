@@ -34,7 +34,7 @@ public static class RouterConfigLoader
     private static readonly string[] InferenceKeys = ["models"];
     internal static readonly string[] InferenceModelKeys =
     [
-        "name", "kind", "path", "file", "lexical_path", "cascade_confidence", "heads", "max_tokens", "max_batch", "max_wait_ms",
+        "name", "kind", "path", "file", "lexical_path", "cascade_confidence", "blend_weight", "heads", "max_tokens", "max_batch", "max_wait_ms",
         "queue_capacity", "timeout_ms", "intra_op_threads", "inter_op_threads", "workers", "graph_optimization", "execution_provider",
         "fallback_to_cpu", "warmup_runs",
     ];
@@ -357,15 +357,15 @@ public static class RouterConfigLoader
                 r.CheckKeys(m, p, InferenceModelKeys);
                 var d = new InferenceModelConfig { Name = string.Empty };
                 string? name = r.String(m, p, "name", required: true, hint: "signals reference inference models by name");
-                string kind = r.Choice(m, p, "kind", ["onnx", "lexical", "cascade"]) ?? "onnx";
+                string kind = r.Choice(m, p, "kind", ["onnx", "lexical", "cascade", "blend"]) ?? "onnx";
                 string? path = r.String(m, p, "path");
                 string? lexical = r.String(m, p, "lexical_path");
-                if (path is null && kind is "onnx" or "cascade")
+                if (path is null && kind is "onnx" or "cascade" or "blend")
                 {
                     r.Missing(m, p, "path", "kind " + kind + " needs the model directory (model.onnx, vocab.txt, config.json)");
                 }
 
-                if (lexical is null && kind is "lexical" or "cascade")
+                if (lexical is null && kind is "lexical" or "cascade" or "blend")
                 {
                     r.Missing(m, p, "lexical_path", "kind " + kind + " needs the lexical model file");
                 }
@@ -378,6 +378,7 @@ public static class RouterConfigLoader
                     File = r.String(m, p, "file") ?? d.File,
                     LexicalPath = lexical is null ? null : Path.GetFullPath(lexical, baseDirectory),
                     CascadeConfidence = r.Number(m, p, "cascade_confidence", 0, 1, minExclusive: true) ?? d.CascadeConfidence,
+                    BlendWeight = r.Number(m, p, "blend_weight", 0, 1) ?? d.BlendWeight,
                     Heads = Heads(m, p),
                     MaxTokens = (int)(r.Integer(m, p, "max_tokens", 8, 8192) ?? d.MaxTokens),
                     MaxBatch = (int)(r.Integer(m, p, "max_batch", 1, 1024) ?? d.MaxBatch),

@@ -39,7 +39,7 @@ public static class LexicalTrainer
         List<Row> rows = [];
         foreach (LexicalDataSource source in options.Data)
         {
-            rows.AddRange(ReadSource(source, options, random));
+            rows.AddRange(LabelledJsonl.Read(source, options.TextField, options.LabelField, random).Select(r => new Row(r.Text, r.Label, r.Source, r.EvaluationOnly)));
         }
 
         string[] labels = [.. rows.Where(r => !r.EvaluationOnly).Select(r => r.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
@@ -306,80 +306,6 @@ public static class LexicalTrainer
         }
 
         return idf;
-    }
-
-    private static IEnumerable<Row> ReadSource(LexicalDataSource source, LexicalTrainingOptions options, Random random)
-    {
-        string textField = source.TextField ?? options.TextField;
-        string labelField = source.LabelField ?? options.LabelField;
-        string? whereField = null, whereValue = null;
-        if (source.Where is { } where)
-        {
-            int eq = where.IndexOf('=', StringComparison.Ordinal);
-            whereField = where[..eq];
-            whereValue = where[(eq + 1)..];
-        }
-
-        var rows = new List<Row>();
-        int lineNumber = 0;
-        foreach (string line in File.ReadLines(source.Path))
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            using JsonDocument doc = JsonDocument.Parse(line);
-            JsonElement root = doc.RootElement;
-            if (whereField is not null && (!root.TryGetProperty(whereField, out JsonElement w) || w.ToString() != whereValue))
-            {
-                continue;
-            }
-
-            string? text = ReadText(root, textField);
-            string? label = source.Label ?? (root.TryGetProperty(labelField, out JsonElement l) ? l.ToString() : null);
-            if (string.IsNullOrWhiteSpace(text) || string.IsNullOrEmpty(label))
-            {
-                continue;
-            }
-
-            if (source.Map is { } map)
-            {
-                if (!map.TryGetValue(label, out string? mapped))
-                {
-                    continue;
-                }
-
-                label = mapped;
-            }
-
-            rows.Add(new Row(text, label, source.SourceName, source.EvaluationOnly));
-        }
-
-        if (source.Limit > 0 && rows.Count > source.Limit)
-        {
-            Row[] shuffled = [.. rows];
-            random.Shuffle(shuffled);
-            return shuffled[..source.Limit];
-        }
-
-        return rows;
-    }
-
-    private static string? ReadText(JsonElement root, string field)
-    {
-        if (!root.TryGetProperty(field, out JsonElement value))
-        {
-            return null;
-        }
-
-        if (value.ValueKind == JsonValueKind.Array)
-        {
-            return string.Join('\n', value.EnumerateArray().Select(e => e.ToString()));
-        }
-
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : value.ToString();
     }
 
     private static double Round(double value) => Math.Round(value, 4);
