@@ -7,8 +7,8 @@
 # The image runs as the non-root "app" user (uid 1654) and writes nothing outside /tmp, so it runs with
 # readOnlyRootFilesystem (mount an emptyDir at /tmp). Config (/app/config/router.yaml) and models (/app/models)
 # are baked in from the repository and can be replaced by mounts at the same paths; the config's relative model
-# paths (../models/...) then keep working. The default config routes with models/router-encoder (int8), so a
-# replacement models mount must hold it too. Ports: 50051 gRPC (ext_proc + grpc.health.v1, h2c), 9190 admin HTTP.
+# paths (../models/...) then keep working. The default config routes with models/router-encoder (int8) blended with
+# models/lexical-domain, so a replacement models mount must hold both. Ports: 50051 gRPC (ext_proc + grpc.health.v1, h2c), 9190 admin HTTP.
 # Not built in this repository's CI (no Docker engine there): see docs/deployment.md.
 
 ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
@@ -32,8 +32,9 @@ RUN dotnet restore src/RouterExtProc/RouterExtProc.csproj -r ${RID} -p:OnnxRunti
 COPY proto/ proto/
 COPY src/ src/
 COPY config/ config/
-# The host project copies the encoder the default config routes with into its publish output (models/router-encoder).
+# The host project copies the models the default config routes with into its publish output (models/...).
 COPY models/router-encoder/ models/router-encoder/
+COPY models/lexical-domain/ models/lexical-domain/
 RUN dotnet publish src/RouterExtProc/RouterExtProc.csproj -c Release -r ${RID} --self-contained false --no-restore \
       -p:OnnxRuntimeGpu=${ONNX_GPU} -p:UseAppHost=false -o /app
 
@@ -47,6 +48,7 @@ COPY proto/ proto/
 COPY src/ src/
 COPY config/ config/
 COPY models/router-encoder/ models/router-encoder/
+COPY models/lexical-domain/ models/lexical-domain/
 RUN dotnet publish src/RouterExtProc/RouterExtProc.csproj -c Release -r ${RID} --self-contained true \
       -p:OnnxRuntimeGpu=true -o /app
 

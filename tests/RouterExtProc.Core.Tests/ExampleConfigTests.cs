@@ -147,14 +147,15 @@ public sealed class ExampleConfigTests
     }
 
     [Test]
-    public void EmbeddedDefault_ResolvesItsEncoderBesideTheBinary_NotInTheWorkingDirectory()
+    public void EmbeddedDefault_ResolvesItsModelsBesideTheBinary_NotInTheWorkingDirectory()
     {
-        // ../models/router-encoder from <app>/config: where the host's build and the image put the encoder.
+        // ../models/... from <app>/config: where the host's build and the image put the encoder and the lexical model.
         var config = RouterConfigLoader.LoadEmbeddedDefault(Plugins);
         Assert.That(config.Inference.Models, Has.Count.EqualTo(1));
         var encoder = config.Inference.Models[0];
-        Assert.That((encoder.Name, encoder.Kind, encoder.File), Is.EqualTo(("router-encoder", "onnx", "model.int8.onnx")));
+        Assert.That((encoder.Name, encoder.Kind, encoder.File), Is.EqualTo(("router-encoder", "blend", "model.int8.onnx")));
         Assert.That(encoder.Path, Is.EqualTo(Path.Combine(AppContext.BaseDirectory, "models", "router-encoder")));
+        Assert.That(encoder.LexicalPath, Is.EqualTo(Path.Combine(AppContext.BaseDirectory, "models", "lexical-domain")));
     }
 
     [Test]

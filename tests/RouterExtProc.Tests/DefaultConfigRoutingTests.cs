@@ -91,6 +91,8 @@ public sealed class DefaultConfigRoutingTests
             var ex = Assert.ThrowsAsync<ConfigException>(async () => await RouterServer.StartFromConfigAsync(path));
             Assert.That(ex!.Message, Does.Contain("inference.models[0].file"));
             Assert.That(ex.Message, Does.Contain(Path.Combine(dir, "models", "router-encoder", "model.int8.onnx") + " does not exist"));
+            Assert.That(ex.Message, Does.Contain("inference.models[0].lexical_path"));
+            Assert.That(ex.Message, Does.Contain(Path.Combine(dir, "models", "lexical-domain") + " does not exist"));
         }
         finally
         {
