@@ -288,6 +288,52 @@ public sealed class DefaultConfigRoutingTests
     }
 
     [Test]
+    public async Task EvaluateVerb_ScoresTheDefaultBlendOnLabelledJsonl_PerSourceWeightAndThreshold()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"router-eval-{Guid.NewGuid():N}.jsonl");
+        File.WriteAllLines(path,
+        [
+            JsonSerializer.Serialize(new { text = "Compute the derivative of x^3 + 2x and find where it equals zero.", label = "math" }),
+            JsonSerializer.Serialize(new { text = "Solve the quadratic equation x^2 - 5x + 6 = 0.", label = "math" }),
+            JsonSerializer.Serialize(new { text = "What does the Fourth Amendment protect against in criminal procedure?", label = "law" }),
+            JsonSerializer.Serialize(new { question = "ignored: no text field", label = "law" }),
+        ]);
+        var output = new StringWriter();
+        TextWriter console = Console.Out;
+        Console.SetOut(output);
+        int exit;
+        try
+        {
+            exit = await RouterCommandLine.RunAsync(["evaluate", "--config", RepoPaths.Combine("config", "router.yaml"), "--model", "router-encoder",
+                "--data", path + ";source=mini", "--blend-weights", "0,0.4,1", "--thresholds", "0.5,0.99"]);
+        }
+        finally
+        {
+            Console.SetOut(console);
+            File.Delete(path);
+        }
+
+        Assert.That(exit, Is.EqualTo(0), output.ToString());
+        using var doc = JsonDocument.Parse(output.ToString());
+        JsonElement source = doc.RootElement.EnumerateArray().Single();
+        Assert.That(source.GetProperty("source").GetString(), Is.EqualTo("mini"));
+        Assert.That(source.GetProperty("count").GetInt32(), Is.EqualTo(3), "the row without a text field is skipped");
+        Assert.That(source.GetProperty("unanswered").GetInt32(), Is.Zero);
+        Assert.That(source.GetProperty("accuracy").GetDouble(), Is.EqualTo(1.0), "three plain exam-style questions");
+        double[] weights = [.. source.GetProperty("blend_weights").EnumerateArray().Select(w => w.GetProperty("weight").GetDouble())];
+        Assert.That(weights, Is.EqualTo(new[] { 0, 0.4, 1 }));
+        double served = source.GetProperty("blend_weights")[1].GetProperty("accuracy").GetDouble();
+        Assert.That(served, Is.EqualTo(source.GetProperty("accuracy").GetDouble()), "w = 0.4 is what the config serves");
+        JsonElement math = source.GetProperty("thresholds")[0].GetProperty("labels").GetProperty("math");
+        Assert.That((math.GetProperty("fired").GetInt32(), math.GetProperty("correct").GetInt32(), math.GetProperty("support").GetInt32()), Is.EqualTo((2, 2, 2)));
+        JsonElement strict = source.GetProperty("thresholds")[1].GetProperty("labels").GetProperty("math");
+        Assert.That(strict.GetProperty("fired").GetInt32(), Is.LessThanOrEqualTo(2));
+
+        Assert.That(await RouterCommandLine.RunAsync(["evaluate", "--model", "router-encoder", "--data", path, "--blend-weights", "1.5"]), Is.EqualTo(2));
+        Assert.That(await RouterCommandLine.RunAsync(["evaluate", "--data", path]), Is.EqualTo(2), "--model is required");
+    }
+
+    [Test]
     public async Task ValidateVerb_ExitsNonZeroOnABadFile_AndZeroOnTheShippedOne()
     {
         string path = Path.Combine(Path.GetTempPath(), $"router-bad-{Guid.NewGuid():N}.yaml");
