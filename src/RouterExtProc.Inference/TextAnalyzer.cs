@@ -168,22 +168,24 @@ public sealed class TextAnalyzer : ITextAnalyzer, IAsyncDisposable
                 path = Path.Combine(path, LexicalModel.DefaultFileName);
             }
 
-            if (!File.Exists(path))
+            if (File.Exists(path))
             {
-                lexicalMissing = new ConfigError(path, 0, $"inference.models[{index}].lexical_path", $"model '{model.Name}': {path} does not exist; train it with the train-lexical verb");
-                if (model.Kind == "lexical")
-                {
-                    throw new ConfigException([lexicalMissing]);
-                }
+                lexical = new LexicalRunner(model.Name, LexicalModel.Load(path));
             }
             else
             {
-                lexical = new LexicalRunner(model.Name, LexicalModel.Load(path));
-                if (model.Kind == "lexical")
+                lexicalMissing = new ConfigError(path, 0, $"inference.models[{index}].lexical_path", $"model '{model.Name}': {path} does not exist; train it with the train-lexical verb");
+            }
+
+            if (model.Kind == "lexical")
+            {
+                if (lexical is null)
                 {
-                    InferenceLog.ModelLoaded(logger, model.Name, model.Kind, lexical.Model.Head, "cpu", 0, 1, 0);
-                    return lexical;
+                    throw new ConfigException([lexicalMissing!]);
                 }
+
+                InferenceLog.ModelLoaded(logger, model.Name, model.Kind, lexical.Model.Head, "cpu", 0, 1, 0);
+                return lexical;
             }
         }
 
@@ -197,10 +199,12 @@ public sealed class TextAnalyzer : ITextAnalyzer, IAsyncDisposable
             throw new ConfigException([.. ex.Errors, lexicalMissing]); // name every missing file at once
         }
 
-        if (lexicalMissing is not null)
+        // Checked before the warm-up: a pairing that cannot work costs no inference runs.
+        ConfigError? unpaired = lexicalMissing ?? (lexical is null ? null : PairingError(model, index, encoder, lexical.Model));
+        if (unpaired is not null)
         {
             encoder.Dispose();
-            throw new ConfigException([lexicalMissing]);
+            throw new ConfigException([unpaired]);
         }
 
         try
@@ -220,26 +224,32 @@ public sealed class TextAnalyzer : ITextAnalyzer, IAsyncDisposable
             return scheduler;
         }
 
-        if (Array.IndexOf(encoder.HeadNames, lexical.Model.Head) < 0)
-        {
-            throw new ConfigException([new ConfigError(model.LexicalPath!, 0, $"inference.models[{index}].lexical_path",
-                $"model '{model.Name}': the lexical model serves head '{lexical.Model.Head}', which the encoder does not have ({string.Join(", ", encoder.HeadNames)}); a {model.Kind}'s two models must answer the same head")]);
-        }
-
         if (model.Kind == "blend")
         {
-            HeadSpec blended = Array.Find(encoder.Heads, h => h.Name == lexical.Model.Head)!;
-            string[] encoderLabels = blended.Labels;
-            if (blended.Sigmoid || !encoderLabels.AsSpan().SequenceEqual(lexical.Model.Labels))
-            {
-                throw new ConfigException([new ConfigError(model.LexicalPath!, 0, $"inference.models[{index}].lexical_path",
-                    $"model '{model.Name}': a blend multiplies the two models' softmax probabilities label by label, but head '{lexical.Model.Head}' has labels [{string.Join(", ", encoderLabels)}] in the encoder and [{string.Join(", ", lexical.Model.Labels)}] in the lexical model{(blended.Sigmoid ? " and is sigmoid (multi-label) in the encoder" : string.Empty)}")]);
-            }
-
             return new BlendRunner(model.Name, lexical, scheduler, model.BlendWeight);
         }
 
         return new CascadeRunner(model.Name, lexical, scheduler, model.CascadeConfidence);
+    }
+
+    /// <summary>Why the lexical model cannot pair with the encoder (cascade: same head; blend: also same softmax labels), or null.</summary>
+    private static ConfigError? PairingError(InferenceModelConfig model, int index, OnnxEncoder encoder, LexicalModel lexical)
+    {
+        string at = $"inference.models[{index}].lexical_path";
+        HeadSpec? head = Array.Find(encoder.Heads, h => h.Name == lexical.Head);
+        if (head is null)
+        {
+            return new ConfigError(model.LexicalPath!, 0, at,
+                $"model '{model.Name}': the lexical model serves head '{lexical.Head}', which the encoder does not have ({string.Join(", ", encoder.HeadNames)}); a {model.Kind}'s two models must answer the same head");
+        }
+
+        if (model.Kind == "blend" && (head.Sigmoid || !head.Labels.AsSpan().SequenceEqual(lexical.Labels)))
+        {
+            return new ConfigError(model.LexicalPath!, 0, at,
+                $"model '{model.Name}': a blend multiplies the two models' softmax probabilities label by label, but head '{lexical.Head}' has labels [{string.Join(", ", head.Labels)}] in the encoder and [{string.Join(", ", lexical.Labels)}] in the lexical model{(head.Sigmoid ? " and is sigmoid (multi-label) in the encoder" : string.Empty)}");
+        }
+
+        return null;
     }
 
     /// <summary>Runs the encoder at batch 1 and at its max batch; a head that cannot read its output fails startup.</summary>

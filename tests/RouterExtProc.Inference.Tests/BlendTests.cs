@@ -25,15 +25,8 @@ public sealed class BlendTests
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>A lexical model that leans to <paramref name="label"/> for any text (its bias alone decides).</summary>
-    private string LeaningModel(string head, string[] labels, string label, float bias)
-    {
-        const int bits = 8;
-        var biases = new float[labels.Length];
-        biases[Array.IndexOf(labels, label)] = bias;
-        string path = Path.Combine(_dir, head + ".lex");
-        LexicalModel.FromFloat(head, labels, bits, biases, new float[(1 << bits) * labels.Length]).Save(path);
-        return path;
-    }
+    private string LeaningModel(string head, string[] labels, string label, float bias) =>
+        LexicalModelFiles.Biased(_dir, head, labels, Array.IndexOf(labels, label), bias);
 
     [Test]
     public void Blend_AtWeightOne_IsTheEncoder_AtZero_TheLexicalModel_AndBetween_TheNormalisedGeometricMean()

@@ -20,15 +20,7 @@ public sealed class LexicalTests
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>A model whose bias alone decides: label 0 with probability ~1 for any text.</summary>
-    private string ConfidentModel(string head, string[] labels, float bias)
-    {
-        int bits = 8;
-        var biases = new float[labels.Length];
-        biases[0] = bias;
-        string path = Path.Combine(_dir, head + ".lex");
-        LexicalModel.FromFloat(head, labels, bits, biases, new float[(1 << bits) * labels.Length]).Save(path);
-        return path;
-    }
+    private string ConfidentModel(string head, string[] labels, float bias) => LexicalModelFiles.Biased(_dir, head, labels, 0, bias);
 
     private string WriteJsonl(string name, IEnumerable<(string Text, string Label)> rows)
     {

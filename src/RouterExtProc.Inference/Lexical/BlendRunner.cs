@@ -30,32 +30,40 @@ internal sealed class BlendRunner(string name, LexicalRunner lexical, IModelRunn
         }
 
         (AnalysisResult first, AnalysisResult second) = await RunBothAsync(text, cancellationToken).ConfigureAwait(false);
-        string head = lexical.Model.Head;
-        if (first.Status != AnalysisStatus.Ok || !first.Heads.TryGetValue(head, out HeadOutput? encoded))
+        AnalysisResult result = Combine(first, second);
+        if (result.Status == AnalysisStatus.Ok)
         {
-            if (first.Status == AnalysisStatus.Cancelled)
-            {
-                return first;
-            }
+            InferenceMetrics.Blend.WithLabels(Name, result.Stage).Inc();
+        }
 
-            InferenceMetrics.Blend.WithLabels(Name, "lexical").Inc();
-            return second;
+        return result;
+    }
+
+    /// <summary>
+    /// What the runner answers for the two models' results: the blended head beside the encoder's others; the lexical
+    /// answer alone when the encoder did not answer; the encoder's Cancelled when the caller gave up.
+    /// </summary>
+    internal AnalysisResult Combine(AnalysisResult encoder, AnalysisResult lexicalResult)
+    {
+        string head = lexical.Model.Head;
+        if (encoder.Status != AnalysisStatus.Ok || !encoder.Heads.TryGetValue(head, out HeadOutput? encoded))
+        {
+            return encoder.Status == AnalysisStatus.Cancelled ? encoder : lexicalResult;
         }
 
         var probabilities = new float[encoded.Probabilities.Length];
-        Blend(encoded.Probabilities, second.Heads[head].Probabilities, _encoderWeight, probabilities);
-        var heads = new Dictionary<string, HeadOutput>(first.Heads, StringComparer.Ordinal)
+        Blend(encoded.Probabilities, lexicalResult.Heads[head].Probabilities, _encoderWeight, probabilities);
+        var heads = new Dictionary<string, HeadOutput>(encoder.Heads, StringComparer.Ordinal)
         {
             [head] = new HeadOutput { Labels = encoded.Labels, Probabilities = probabilities },
         };
-        InferenceMetrics.Blend.WithLabels(Name, "blend").Inc();
         return new AnalysisResult { Status = AnalysisStatus.Ok, Heads = heads, Stage = "blend" };
     }
 
     /// <summary>The head the two models share.</summary>
     public string BlendedHead => lexical.Model.Head;
 
-    /// <summary>Both models' answers, unblended (the evaluate verb sweeps weights over them).</summary>
+    /// <summary>Both models' answers, unblended (the evaluate verb sweeps weights over one such pass).</summary>
     internal async ValueTask<(AnalysisResult Encoder, AnalysisResult Lexical)> RunBothAsync(string text, CancellationToken cancellationToken)
     {
         AnalysisResult second = lexical.Analyze(text);

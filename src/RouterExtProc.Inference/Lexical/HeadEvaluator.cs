@@ -45,10 +45,14 @@ public static class HeadEvaluator
             throw new ArgumentException($"model '{model}' has no head '{head}' (it has {string.Join(", ", runner.Heads)})");
         }
 
-        var blend = runner as BlendRunner;
-        if (blendWeights.Count > 0 && (blend is null || blend.BlendedHead != head))
+        BlendRunner? sweep = null;
+        if (blendWeights.Count > 0)
         {
-            throw new ArgumentException($"--blend-weights needs a kind: blend model whose lexical model serves head '{head}'");
+            sweep = runner as BlendRunner;
+            if (sweep is null || sweep.BlendedHead != head)
+            {
+                throw new ArgumentException($"--blend-weights needs a kind: blend model whose lexical model serves head '{head}'");
+            }
         }
 
         var results = new List<HeadSourceAccuracy>();
@@ -57,12 +61,25 @@ public static class HeadEvaluator
             int count = 0, correct = 0, unanswered = 0;
             int[] correctAt = new int[blendWeights.Count];
             string[] labels = [];
+            float[] blended = [];
             int[,] fired = new int[0, 0], firedRight = new int[0, 0];
             var support = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (LabelledText row in source)
             {
                 count++;
-                AnalysisResult result = await analyzer.AnalyzeAsync(model, row.Text, cancellationToken).ConfigureAwait(false);
+                AnalysisResult? encoded = null, lexical = null;
+                AnalysisResult result;
+                if (sweep is null)
+                {
+                    result = await analyzer.AnalyzeAsync(model, row.Text, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    // One pass of each model serves both the configured answer and every swept weight.
+                    (encoded, lexical) = await sweep.RunBothAsync(row.Text, cancellationToken).ConfigureAwait(false);
+                    result = sweep.Combine(encoded, lexical);
+                }
+
                 if (result.Status != AnalysisStatus.Ok || !result.Heads.TryGetValue(head, out HeadOutput? output))
                 {
                     unanswered++;
@@ -75,6 +92,7 @@ public static class HeadEvaluator
                 if (labels.Length == 0)
                 {
                     labels = output.Labels;
+                    blended = new float[labels.Length];
                     fired = new int[thresholds.Count, labels.Length];
                     firedRight = new int[thresholds.Count, labels.Length];
                 }
@@ -88,19 +106,12 @@ public static class HeadEvaluator
                     }
                 }
 
-                if (blend is not null && blendWeights.Count > 0)
+                if (encoded is { Status: AnalysisStatus.Ok } && lexical is not null)
                 {
-                    (AnalysisResult encoded, AnalysisResult lexical) = await blend.RunBothAsync(row.Text, cancellationToken).ConfigureAwait(false);
-                    if (encoded.Status != AnalysisStatus.Ok)
-                    {
-                        continue;
-                    }
-
-                    float[] blended = new float[output.Labels.Length];
                     for (int w = 0; w < blendWeights.Count; w++)
                     {
                         BlendRunner.Blend(encoded.Heads[head].Probabilities, lexical.Heads[head].Probabilities, (float)blendWeights[w], blended);
-                        correctAt[w] += IsLabel(output.Labels, TensorPrimitives.IndexOfMax(blended), row.Label) ? 1 : 0;
+                        correctAt[w] += IsLabel(labels, TensorPrimitives.IndexOfMax(blended), row.Label) ? 1 : 0;
                     }
                 }
             }

@@ -22,10 +22,8 @@ public static class LabelledJsonl
         }
 
         var rows = new List<LabelledText>();
-        int lineNumber = 0;
         foreach (string line in File.ReadLines(source.Path))
         {
-            lineNumber++;
             if (string.IsNullOrWhiteSpace(line))
             {
                 continue;

@@ -98,12 +98,8 @@ internal static class RouterCommandLine
                     case "--model": model = Value(); break;
                     case "--head": head = Value(); break;
                     case "--data": data.Add(Inference.Lexical.LexicalDataSource.Parse(Value())); break;
-                    case "--blend-weights":
-                        weights.AddRange(Value().Split(',').Select(w => double.Parse(w, System.Globalization.CultureInfo.InvariantCulture)));
-                        break;
-                    case "--thresholds":
-                        thresholds.AddRange(Value().Split(',').Select(t => double.Parse(t, System.Globalization.CultureInfo.InvariantCulture)));
-                        break;
+                    case "--blend-weights": weights.AddRange(Numbers(Value())); break;
+                    case "--thresholds": thresholds.AddRange(Numbers(Value())); break;
                     default: throw new ArgumentException($"unknown option {key}");
                 }
             }
@@ -156,6 +152,10 @@ internal static class RouterCommandLine
             return 2;
         }
     }
+
+    /// <summary>A comma-separated list of invariant-culture numbers ("0,0.4,1").</summary>
+    private static IEnumerable<double> Numbers(string list) =>
+        list.Split(',').Select(n => double.Parse(n, System.Globalization.CultureInfo.InvariantCulture));
 
     private static async Task<int> ServeAsync(RouterAppOptions options, ILoggerFactory loggerFactory)
     {
