@@ -11,6 +11,7 @@ import onnx
 import torch
 
 import common
+from fuse_attention import fuse_attention
 from common import (DOMAINS, MAX_LEN, MODEL_DIR, OUT, PII_TAGS, SAFETY, build_model, decode_tags, entities,
                     learned_transitions, load_checkpoint, pad_batch, tokenizer)
 
@@ -58,7 +59,8 @@ class Named(torch.nn.Module):
 
 
 def export_graph(model, ids, mask, path):
-    """The ONNX graph the runtime loads: opset 14, named outputs per head, dynamic batch and sequence axes."""
+    """The ONNX graph the runtime loads: opset 14, named outputs per head, dynamic batch and sequence axes, each
+    layer's attention as one com.microsoft Attention node (fuse_attention.py)."""
     with torch.no_grad():
         torch.onnx.export(Named(model), (ids, mask), path, opset_version=14,
                           input_names=["input_ids", "attention_mask"],
@@ -68,7 +70,10 @@ def export_graph(model, ids, mask, path):
                                         "domain_logits": {0: "batch"}, "safety_logits": {0: "batch"},
                                         "pii_logits": {0: "batch", 1: "sequence"}, "embedding": {0: "batch"}},
                           do_constant_folding=True)
-    onnx.checker.check_model(onnx.load(path))
+    graph = onnx.load(path)
+    onnx.checker.check_model(graph)
+    fuse_attention(graph, model.layers[0].heads)
+    onnx.save(graph, path)
 
 
 def config():

@@ -46,9 +46,10 @@ def main():
           "| file | what |", "|---|---|",
           f"| model.onnx | fp32, opset 14, inputs `input_ids`, `attention_mask` (int64 [batch, sequence]); outputs "
           f"`domain_logits` [B,14], `safety_logits` [B,3], `pii_logits` [B,T,35], `embedding` [B,{m['config']['hidden']}] "
-          f"({size('model.onnx'):.1f} MB) |",
-          f"| model.int8.onnx | MatMuls as com.microsoft DynamicQuantizeMatMul (per-column int8), word-embedding rows "
-          f"int8 with per-row scales ({size('model.int8.onnx'):.1f} MB) |",
+          f"({size('model.onnx'):.1f} MB); each layer's attention is one ONNX Runtime contrib node (com.microsoft "
+          f"Attention), so the file needs ONNX Runtime |",
+          f"| model.int8.onnx | MatMuls as com.microsoft DynamicQuantizeMatMul and attention as QAttention (per-column "
+          f"int8 weights), word-embedding rows int8 with per-row scales ({size('model.int8.onnx'):.1f} MB) |",
           f"| vocab.txt | pruned bert-base-uncased WordPiece vocabulary ({m['vocab']} pieces; ids index THIS file), "
           "uncased, `[CLS]` ... `[SEP]`, at most 128 tokens (head kept) |",
           "| config.json / tokenizer_config.json | heads, labels in output order, the PII head's learned tag-transition scores, max_length, lower-casing |",

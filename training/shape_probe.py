@@ -27,8 +27,8 @@ def main():
     ids = torch.randint(5, vocab, (2, 20))
     path = os.path.join(out, "model.onnx")
     export_graph(model, ids, torch.ones_like(ids), path)
-    mm, g = quantize(path, os.path.join(out, "model.int8.onnx"))
-    print(f"{cfg}: {path} ({os.path.getsize(path)} bytes), int8: {mm} MatMuls, {g} Gather")
+    mm, att, g = quantize(path, os.path.join(out, "model.int8.onnx"))
+    print(f"{cfg}: {path} ({os.path.getsize(path)} bytes), int8: {mm} MatMuls, {att} Attention, {g} Gather")
 
 
 if __name__ == "__main__":

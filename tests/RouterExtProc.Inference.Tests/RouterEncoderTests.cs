@@ -110,6 +110,47 @@ public sealed class RouterEncoderTests
         }
     }
 
+    /// <summary>
+    /// Texts of different lengths batched together are padded to the longest; the attention nodes must mask the
+    /// padded keys (the exported graph's attention is one com.microsoft Attention / QAttention node per layer fed the
+    /// attention mask, training/fuse_attention.py), so every row equals the same text run alone: fp32 to 1e-4; int8
+    /// on the answers, since its activations are quantised per tensor and a row's scale depends on the whole batch
+    /// (a short text beside a long one moves by ~5e-3).
+    /// </summary>
+    [TestCase("model.onnx")]
+    [TestCase("model.int8.onnx")]
+    public async Task PaddedBatch_EqualsEachTextAlone(string file)
+    {
+        bool exact = file == "model.onnx";
+        string[] texts = [.. Reference().Cases.Select(c => c.Text), "Hi.", string.Join(' ', Enumerable.Repeat("How do I sort a list of tuples by the second item in Python?", 12))];
+        InferenceModelConfig config = new()
+        {
+            Name = "router", Kind = "onnx", Path = ModelDir(), File = file, MaxBatch = 8, MaxWait = TimeSpan.FromMilliseconds(200),
+            Timeout = TimeSpan.FromSeconds(30), WarmupRuns = 1,
+        };
+        await using var batched = await TestPaths.CreateAsync(config);
+        await using var single = await TestPaths.CreateAsync(config with { MaxBatch = 1, MaxWait = TimeSpan.Zero });
+        double batchesBefore = InferenceMetrics.BatchSize.WithLabels("router").Count;
+        AnalysisResult[] together = await Task.WhenAll(texts.Select(t => batched.AnalyzeAsync("router", t, CancellationToken.None).AsTask()));
+        Assert.That(InferenceMetrics.BatchSize.WithLabels("router").Count - batchesBefore, Is.LessThan(texts.Length), "the texts shared runs");
+        foreach (var (text, row) in texts.Zip(together))
+        {
+            AnalysisResult alone = await single.AnalyzeAsync("router", text, CancellationToken.None);
+            Assert.That(row.Heads["pii"].Entities, Is.EqualTo(alone.Heads["pii"].Entities), text);
+            if (exact)
+            {
+                Assert.That(row.Heads["domain"].Probabilities, Is.EqualTo(alone.Heads["domain"].Probabilities).Within(1e-4), text);
+                Assert.That(row.Heads["safety"].Probabilities, Is.EqualTo(alone.Heads["safety"].Probabilities).Within(1e-4), text);
+                Assert.That(row.Heads["embedding"].Embedding, Is.EqualTo(alone.Heads["embedding"].Embedding).Within(1e-4), text);
+                continue;
+            }
+
+            Assert.That(row.Heads["domain"].TopIndex, Is.EqualTo(alone.Heads["domain"].TopIndex), text);
+            Assert.That(row.Heads["safety"].TopIndex, Is.EqualTo(alone.Heads["safety"].TopIndex), text);
+            Assert.That(TensorPrimitives.Dot(row.Heads["embedding"].Embedding!, alone.Heads["embedding"].Embedding!), Is.GreaterThan(0.999f), text);
+        }
+    }
+
     [Test]
     public async Task Int8_AgreesWithPyTorchOnTheAnswer()
     {
