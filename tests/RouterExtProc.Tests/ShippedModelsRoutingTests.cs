@@ -4,7 +4,7 @@ using RouterExtProc.Tests.Infrastructure;
 namespace RouterExtProc.Tests;
 
 /// <summary>
-/// config/examples/models-and-safety.yaml on the shipped models (router-encoder int8, lexical-domain cascade), through
+/// config/examples/models-and-safety.yaml on the shipped models (router-encoder int8 blended with lexical-domain), through
 /// the real stream: guard, PII redaction for the local model, domain routing, semantic cache on the general decision.
 /// </summary>
 [TestFixture]
