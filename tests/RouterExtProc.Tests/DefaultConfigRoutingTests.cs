@@ -41,6 +41,20 @@ public sealed class DefaultConfigRoutingTests
         Assert.That(body.RootElement.GetProperty("model").GetString(), Is.EqualTo(providerId));
     }
 
+    /// <summary>
+    /// Startup routes its warm-up prompts through the whole pipeline before the listeners open (the first real
+    /// request would otherwise pay the JIT of every stage): each reaches the decision its content calls for, so
+    /// keywords, the blended domain head and the default decision all ran.
+    /// </summary>
+    [Test]
+    public async Task Startup_RoutesTheWarmupPromptsThroughThePipeline()
+    {
+        await using var handle = await RuntimeFactory.CreateAsync(new RouterAppOptions { ConfigPath = RepoPaths.Combine("config", "router.yaml") },
+            NullLoggerFactory.Instance, CancellationToken.None);
+        Assert.That(handle.WarmupDecisions, Is.EqualTo(new[] { "math", "code", "general" }));
+        Assert.That(handle.Source.IsReady, Is.True);
+    }
+
     [TestCase("How can I reverse a linked list in place?", "code", "qwen2.5-coder-32b", "code_domain", "code_keywords")]
     [TestCase("What is the least common multiple of 12 and 18?", "math", "deepseek-r1", "math_domain", "math_keywords")]
     public async Task PromptWithoutKeywords_IsRoutedByTheEncodersDomainHead(string prompt, string decision, string model, string domainSignal, string keywordSignal)

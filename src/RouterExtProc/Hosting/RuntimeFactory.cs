@@ -1,6 +1,7 @@
 using RouterExtProc.Core.Config;
 using RouterExtProc.Core.Pii;
 using RouterExtProc.Core.Plugins;
+using RouterExtProc.Core.Request;
 using RouterExtProc.Core.Routing;
 using RouterExtProc.Inference;
 using RouterExtProc.State;
@@ -19,6 +20,9 @@ internal sealed class RuntimeHandle : IAsyncDisposable
     }
 
     public IRouterRuntimeSource Source { get; }
+
+    /// <summary>The decision each startup warm-up prompt reached (null where it failed), in prompt order.</summary>
+    public IReadOnlyList<string?> WarmupDecisions { get; init; } = [];
 
     public async ValueTask DisposeAsync()
     {
@@ -75,7 +79,8 @@ internal static class RuntimeFactory
             owned.Add(new DisposeAdapter(store));
 
             var source = new ConfigRuntimeSource(store, analyzer, state, loggerFactory.CreateLogger<ConfigRuntimeSource>());
-            return new RuntimeHandle(source, owned);
+            var warmup = await source.WarmUpAsync(cancellationToken).ConfigureAwait(false);
+            return new RuntimeHandle(source, owned) { WarmupDecisions = warmup };
         }
         catch
         {
@@ -154,6 +159,48 @@ internal sealed class ConfigRuntimeSource : IRouterRuntimeSource
 
     public bool IsReady => _analyzer?.IsReady ?? true;
 
+    /// <summary>
+    /// Prompts routed once at startup, before the listeners open. Without them the first real request paid ~180 ms
+    /// (JIT of the signals' compiled regexes, tokenizer, lexical features, decision engine, plugins; the encoder's own
+    /// warm-up runs cover only ONNX Runtime) against ~2-8 ms for the next ones (benchmarks/RESULTS.md, session 9).
+    /// </summary>
+    internal static readonly string[] WarmupBodies =
+    [
+        """{"model":"auto","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is the derivative of x^2 + 3x? Reply to someone@example.com."}]}""",
+        """{"model":"auto","messages":[{"role":"user","content":"Why does this fail?\n```python\ndef add(a, b):\n    return a + b\n```"}]}""",
+        """{"model":"auto","messages":[{"role":"user","content":"Write a short poem about the sea."},{"role":"assistant","content":"The tide rolls in."},{"role":"user","content":"Make it longer."}]}""",
+    ];
+
+    /// <summary>
+    /// Routes <see cref="WarmupBodies"/> through the pipeline as explain dry runs: the same signals, decisions,
+    /// selection and plugins as real traffic, without conversation state writes. They count in the routing metrics
+    /// like explain requests do. A prompt that fails is logged, never fatal: startup continues cold.
+    /// </summary>
+    public async Task<IReadOnlyList<string?>> WarmUpAsync(CancellationToken cancellationToken)
+    {
+        var decisions = new List<string?>(WarmupBodies.Length);
+        long start = TimeProvider.System.GetTimestamp();
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (string json in WarmupBodies)
+        {
+            byte[] body = System.Text.Encoding.UTF8.GetBytes(json);
+            try
+            {
+                var request = ChatRequestParser.Parse(body).Request!;
+                var explanation = await Current.Explain!(new RoutingContext(request, headers, body) { Explain = true }, cancellationToken).ConfigureAwait(false);
+                decisions.Add(((RoutingExplanation)explanation).Outcome.Decision);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                HostLog.WarmupFailed(_logger, ex);
+                decisions.Add(null);
+            }
+        }
+
+        HostLog.WarmedUp(_logger, decisions.Count, TimeProvider.System.GetElapsedTime(start).TotalMilliseconds);
+        return decisions;
+    }
+
     private RouterRuntime Build(RouterSnapshot snapshot)
     {
         var config = snapshot.Config;
@@ -194,4 +241,10 @@ internal static partial class HostLog
 {
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Config version {Version} changed server, inference or state settings: routing uses the new rules now, listeners, models and state connections change on restart")]
     public static partial void RestartNeeded(ILogger logger, int version);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Routed {Count} warm-up prompts through the pipeline in {Milliseconds:F0} ms")]
+    public static partial void WarmedUp(ILogger logger, int count, double milliseconds);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "A warm-up prompt failed; the first requests may be slower")]
+    public static partial void WarmupFailed(ILogger logger, Exception exception);
 }
