@@ -164,7 +164,7 @@ internal sealed class ConfigRuntimeSource : IRouterRuntimeSource
     /// (JIT of the signals' compiled regexes, tokenizer, lexical features, decision engine, plugins; the encoder's own
     /// warm-up runs cover only ONNX Runtime) against ~2-8 ms for the next ones (benchmarks/RESULTS.md, session 9).
     /// </summary>
-    internal static readonly string[] WarmupBodies =
+    private static readonly string[] WarmupBodies =
     [
         """{"model":"auto","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is the derivative of x^2 + 3x? Reply to someone@example.com."}]}""",
         """{"model":"auto","messages":[{"role":"user","content":"Why does this fail?\n```python\ndef add(a, b):\n    return a + b\n```"}]}""",
