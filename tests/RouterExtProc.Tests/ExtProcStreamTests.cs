@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Envoy.Service.ExtProc.V3;
 using Grpc.Core;
@@ -63,15 +65,30 @@ public sealed class ExtProcStreamTests
     }
 
     [Test]
-    public async Task ExplicitConfiguredModel_PassesThroughWithOnlyTheHeaderSet()
+    public async Task ExplicitConfiguredModel_IsRoutedThere_WithTheBodyNamingItsProviderModelId()
     {
+        // docs/configuration.md: the body's model becomes the provider_model_id, as under auto (the backend serves
+        // "provider/small-8b", not the router's name for it).
         int before = _pipeline.Calls;
         var exchange = await _server.Envoy.RouteAsync(EnvoyFrames.Chat("hi", model: "small"));
 
         Assert.That(exchange.SetHeader("x-selected-model"), Is.EqualTo("small"));
-        Assert.That(exchange.BodyAnswer!.BodyMutation, Is.Null, "the body is forwarded untouched");
-        Assert.That(exchange.BodyAnswer.ClearRouteCache, Is.True);
+        Assert.That(exchange.BodyAnswer!.ClearRouteCache, Is.True);
+        using var body = JsonDocument.Parse(exchange.RewrittenBody!);
+        Assert.That(body.RootElement.GetProperty("model").GetString(), Is.EqualTo("provider/small-8b"));
+        Assert.That(body.RootElement.GetProperty("messages")[0].GetProperty("content").GetString(), Is.EqualTo("hi"));
+        Assert.That(exchange.SetHeader("content-length"), Is.EqualTo(Encoding.UTF8.GetByteCount(exchange.RewrittenBody!).ToString(CultureInfo.InvariantCulture)));
         Assert.That(_pipeline.Calls, Is.EqualTo(before), "explicit models skip the routing pipeline");
+    }
+
+    [Test]
+    public async Task ExplicitModelServedUnderItsOwnName_PassesThroughWithOnlyTheHeaderSet()
+    {
+        var exchange = await _server.Envoy.RouteAsync(EnvoyFrames.Chat("hi", model: "plain"));
+
+        Assert.That(exchange.SetHeader("x-selected-model"), Is.EqualTo("plain"));
+        Assert.That(exchange.BodyAnswer!.BodyMutation, Is.Null, "nothing to rewrite: the body is forwarded untouched");
+        Assert.That(exchange.BodyAnswer.ClearRouteCache, Is.True);
     }
 
     [Test]

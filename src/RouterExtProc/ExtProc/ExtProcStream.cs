@@ -234,7 +234,7 @@ internal sealed class ExtProcStream : IDisposable
         if (named && !(_runtime.Pipeline.GuardsExplicitModels
                 && (_runtime.Models.ContainsKey(request.Model!) || server.UnknownModel == Core.Config.UnknownModelPolicy.PassThrough)))
         {
-            return RouteExplicit(request.Model!, body);
+            return RouteExplicit(request, body);
         }
 
         var context = new RoutingContext(request, _headers!, body)
@@ -276,7 +276,7 @@ internal sealed class ExtProcStream : IDisposable
         if (named && outcome.Decision is null && string.Equals(outcome.Model, request.Model, StringComparison.Ordinal)
             && !edits.BodyChanged && edits.SetHeaders.Count == 0 && edits.RemoveHeaders.Count == 0)
         {
-            return RouteExplicit(request.Model!, body); // the guards let it through untouched: answer as for direct
+            return RouteExplicit(request, body); // the guards let it through untouched: answer as for direct
         }
 
         _decision = outcome.Decision ?? (named ? "explicit" : "none");
@@ -315,18 +315,28 @@ internal sealed class ExtProcStream : IDisposable
             byte[]? newBody = rewrite ? TryRewrite(body.Span, request, edits) : body.ToArray();
             if (newBody is null)
             {
-                RouterMetrics.Requests.WithLabels(_decision, _model, "invalid").Inc();
-                var error = RequestError.BadRequest("The request body could not be rewritten for the selected model (it holds strings that are not valid Unicode).", null, "invalid_json");
-                return StreamStep.Final(EnvoyMessages.Immediate(ImmediateReply.FromError(error), "router_invalid_request"));
+                return Unrewritable();
             }
 
-            mutation.SetHeaders.Add(EnvoyMessages.Overwrite("content-length", newBody.Length.ToString(CultureInfo.InvariantCulture)));
-            common.BodyMutation = new BodyMutation { Body = UnsafeByteOperations.UnsafeWrap(newBody) };
+            SetBody(common, newBody);
         }
 
         RouterMetrics.Requests.WithLabels(_decision, _model, "routed").Inc();
         ExtProcLog.Routed(_logger, _decision, _model, "routed");
         return StreamStep.Answer(EnvoyMessages.RequestBody(common));
+    }
+
+    private StreamStep Unrewritable()
+    {
+        RouterMetrics.Requests.WithLabels(_decision, _model, "invalid").Inc();
+        var error = RequestError.BadRequest("The request body could not be rewritten for the selected model (it holds strings that are not valid Unicode).", null, "invalid_json");
+        return StreamStep.Final(EnvoyMessages.Immediate(ImmediateReply.FromError(error), "router_invalid_request"));
+    }
+
+    private static void SetBody(CommonResponse common, byte[] body)
+    {
+        common.HeaderMutation.SetHeaders.Add(EnvoyMessages.Overwrite("content-length", body.Length.ToString(CultureInfo.InvariantCulture)));
+        common.BodyMutation = new BodyMutation { Body = UnsafeByteOperations.UnsafeWrap(body) };
     }
 
     private byte[]? TryRewrite(ReadOnlySpan<byte> body, ChatRequest request, RequestEdits edits)
@@ -343,22 +353,38 @@ internal sealed class ExtProcStream : IDisposable
         }
     }
 
-    private StreamStep RouteExplicit(string model, ReadOnlyMemory<byte> body)
+    /// <summary>
+    /// A request naming a configured model goes there, its body's <c>model</c> rewritten to the provider model id as
+    /// under <c>auto</c> (the backend serves that name, not the router's alias); the body is left alone when the two
+    /// are the same. An unknown name passes through or gets a 404, per <c>server.unknown_model</c>.
+    /// </summary>
+    private StreamStep RouteExplicit(ChatRequest request, ReadOnlyMemory<byte> body)
     {
         var server = _runtime.Server;
-        if (_runtime.Models.ContainsKey(model))
+        string model = request.Model!;
+        if (_runtime.Models.TryGetValue(model, out var config))
         {
             _decision = "explicit";
             _model = model;
-            RouterMetrics.Requests.WithLabels("explicit", model, "explicit").Inc();
             var mutation = new Envoy.Service.ExtProc.V3.HeaderMutation();
             mutation.SetHeaders.Add(EnvoyMessages.Overwrite(server.SelectedModelHeader, model));
             var common = new CommonResponse { HeaderMutation = mutation, ClearRouteCache = true };
-            if (_heldChunks)
+            if (!string.Equals(config.ProviderModelId, model, StringComparison.Ordinal))
+            {
+                byte[]? newBody = TryRewrite(body.Span, request, new RequestEdits { ModelId = config.ProviderModelId });
+                if (newBody is null)
+                {
+                    return Unrewritable();
+                }
+
+                SetBody(common, newBody);
+            }
+            else if (_heldChunks)
             {
                 common.BodyMutation = new BodyMutation { Body = ByteString.CopyFrom(body.Span) };
             }
 
+            RouterMetrics.Requests.WithLabels("explicit", model, "explicit").Inc();
             return StreamStep.Answer(EnvoyMessages.RequestBody(common));
         }
 

@@ -22,6 +22,7 @@ internal sealed class ScriptedPipeline(Func<RoutingContext, RoutingOutcome> rout
     {
         ["small"] = new("small", "provider/small-8b"),
         ["coder"] = new("coder", "provider/coder-32b"),
+        ["plain"] = new("plain", "plain"), // served under its own name
     };
 
     public static FixedRuntimeSource Runtime(IRoutingPipeline pipeline, ServerConfig? server = null) =>
