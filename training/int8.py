@@ -18,7 +18,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from common import MODEL_DIR
-from quantize import _per_column_int8, quantize_model
+from quantize import per_column_int8, quantize_model
 
 
 def quantize_embedding_rows(model, min_elements=100000):
@@ -62,7 +62,7 @@ def quantize_attention(model):
         if node.op_type != "Attention" or node.domain != "com.microsoft" or node.input[1] not in inits:
             nodes.append(node)
             continue
-        q, scale = _per_column_int8(numpy_helper.to_array(inits[node.input[1]]))
+        q, scale = per_column_int8(numpy_helper.to_array(inits[node.input[1]]))
         base = node.name.replace("/", "_").replace(".", "_").strip("_") + "_q"
         graph.initializer.extend([numpy_helper.from_array(q, base + "_w"), numpy_helper.from_array(scale, base + "_scale"),
                                   numpy_helper.from_array(np.zeros(q.shape[1], dtype=np.int8), base + "_zp")])

@@ -16,7 +16,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 
-def _per_column_int8(w: np.ndarray):
+def per_column_int8(w: np.ndarray):
     """Symmetric per-column int8: w[:, j] ~= q[:, j] * scale[j]."""
     w = w.astype(np.float32)
     max_abs = np.max(np.abs(w), axis=0)
@@ -69,7 +69,7 @@ def quantize_model(src: str, dst: str, min_elements: int = 256) -> int:
             new_nodes.append(node)
             continue
 
-        q, scale = _per_column_int8(weight)
+        q, scale = per_column_int8(weight)
         base = (node.name or node.output[0]).replace("/", "_").replace(".", "_").strip("_") + "_q"
         q_name, s_name, z_name = base + "_w", base + "_scale", base + "_zp"
         new_inits.append(numpy_helper.from_array(q, q_name))
